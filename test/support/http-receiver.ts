@@ -1,0 +1,115 @@
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
+import type { AddressInfo } from 'node:net';
+
+/** One request as the receiver saw it on the wire. */
+export interface ReceivedRequest {
+  method: string;
+  /** Path and query, e.g. `/services/collector/event?x=1`. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** The exact body bytes, before any decoding. */
+  body: Buffer;
+}
+
+export interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+/** Decides the answer to one request; may be async. Defaults to `200 {}`. */
+export type Responder = (req: ReceivedRequest) => Reply | Promise<Reply>;
+
+export interface HttpReceiver {
+  /** Base URL, e.g. `http://127.0.0.1:40123`. */
+  url: string;
+  port: number;
+  requests: ReceivedRequest[];
+  /** Replaces the responder for requests from now on. */
+  respond(responder: Responder): void;
+  /** Resolves once `n` requests have arrived in total. */
+  waitForRequests(n: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a real HTTP (or, with `tls`, HTTPS) server on 127.0.0.1 that records every request's exact bytes.
+ * Tests use it as the SIEM: they check what arrived against the vendor's specification.
+ *
+ * @example
+ * ```ts
+ * const hec = await startHttpReceiver(() => ({ status: 200, body: '{"text":"Success","code":0}' }));
+ * // ... deliver to `${hec.url}/services/collector/event`
+ * expect(hec.requests[0].headers.authorization).toBe('Splunk my-token');
+ * await hec.close();
+ * ```
+ */
+export async function startHttpReceiver(responder?: Responder, tls?: HttpsServerOptions): Promise<HttpReceiver> {
+  let current: Responder = responder ?? (() => ({ status: 200, body: '{}' }));
+  const requests: ReceivedRequest[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const received: ReceivedRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      };
+      requests.push(received);
+      for (const w of [...waiters]) {
+        if (requests.length >= w.n) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+      Promise.resolve(current(received)).then(
+        (reply) => {
+          res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+          res.end(reply.body ?? '');
+        },
+        (err: unknown) => {
+          res.writeHead(500);
+          res.end(String(err));
+        },
+      );
+    });
+  };
+
+  const server = tls ? createHttpsServer(tls, handler) : createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    port,
+    requests,
+    respond(next) {
+      current = next;
+    },
+    waitForRequests(n, timeoutMs = 10_000) {
+      if (requests.length >= n) return Promise.resolve(requests);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`expected ${n} requests, got ${requests.length} within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        waiters.push({
+          n,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve(requests);
+          },
+        });
+      });
+    },
+    close() {
+      server.closeAllConnections?.();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
