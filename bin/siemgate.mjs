@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// The `siemgate` command. Runs the TypeScript sources through tsx, so a fresh `npm ci` is all it needs.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../src/cli.ts');
+process.exitCode = await main(process.argv.slice(2));

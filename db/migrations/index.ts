@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import * as initial from './2026-11-22T0001-initial.js';
+
+/**
+ * Every migration, by name. Names sort in the order they apply (date-prefixed). Listed statically
+ * because Node 20 cannot `import()` TypeScript files at run time the way `FileMigrationProvider` does.
+ * Add a new file and a line here; never edit a migration that has shipped.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026-11-22T0001-initial': initial,
+};

@@ -1,0 +1,54 @@
+import { createSiemAdapter } from '../destinations/create-siem-adapter.js';
+import type { AdapterOptions, ConnectionTestResult, DestinationConfig, SiemAdapter } from '../destinations/types.js';
+import type { EgressPolicy } from '../net/egress-policy.js';
+import type { TenantStore } from '../store/tenant-store.js';
+
+/** Options of {@link IntegrationTester}. */
+export interface IntegrationTesterOptions {
+  egress: EgressPolicy;
+  /** Builds adapters. @default createSiemAdapter */
+  createAdapter?: (config: DestinationConfig, options: AdapterOptions) => SiemAdapter;
+}
+
+/**
+ * Runs an integration's connection test (one real, clearly marked test event) and records the outcome
+ * in its error tracking: success resets `errorCount` and clears `lastError`; failure increments
+ * `errorCount` and sets `lastError`/`lastErrorAt`.
+ *
+ * @example
+ * ```ts
+ * const tester = new IntegrationTester({ egress });
+ * const result = await tester.test(store.tenant(orgId), integrationId);
+ * result.message; // "Test event sent successfully"
+ * ```
+ */
+export class IntegrationTester {
+  readonly #egress: EgressPolicy;
+  readonly #createAdapter: NonNullable<IntegrationTesterOptions['createAdapter']>;
+
+  constructor(options: IntegrationTesterOptions) {
+    this.#egress = options.egress;
+    this.#createAdapter = options.createAdapter ?? createSiemAdapter;
+  }
+
+  /** @throws RecordNotFoundError when the integration is not in this tenant. */
+  async test(tenant: TenantStore, integrationId: string): Promise<ConnectionTestResult> {
+    const integration = await tenant.getIntegration(integrationId);
+    const config = await tenant.getDestinationConfig(integrationId);
+    const adapter = this.#createAdapter(config, {
+      egress: this.#egress,
+      defaultTimeoutMs: integration.batching.timeoutSeconds * 1000,
+    });
+    let result: ConnectionTestResult;
+    try {
+      result = await adapter.test();
+    } finally {
+      await adapter.close();
+    }
+    await tenant.recordDeliveryOutcome(
+      integrationId,
+      result.success ? { success: true, eventsDelivered: false } : { success: false, error: result.message },
+    );
+    return result;
+  }
+}

@@ -1,0 +1,306 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { Kysely } from 'kysely';
+import { WebSocketServer } from 'ws';
+import { authenticate } from './auth/authenticate.js';
+import { SecretBox } from './crypto/secret-box.js';
+import { IntegrationTester } from './delivery/integration-tester.js';
+import { ErrorCode } from './errors.js';
+import { createLogger, type Logger } from './logger.js';
+import { EgressPolicy } from './net/egress-policy.js';
+import { createMaskError } from './plugins/mask-error.js';
+import { useInputErrors } from './plugins/use-input-errors.js';
+import { INPUT_TYPE_PATHS, buildSchema } from './schema/index.js';
+import type { GatewayContext, GatewayServices } from './schema/context.js';
+import { resolveSecretKey, type Settings } from './settings.js';
+import { migrateToLatest, openSqliteDatabase } from './store/sqlite-database.js';
+import { Store, type Principal } from './store/store.js';
+import type { Database } from './store/tables.js';
+
+/** Options of {@link startGateway}. */
+export interface GatewayOptions {
+  settings: Settings;
+  /** @default a pino logger at `settings.logLevel` on stderr */
+  logger?: Logger;
+  /** Overrides the egress policy built from the settings (tests allow loopback receivers this way). */
+  egress?: EgressPolicy;
+}
+
+/** A running gateway. */
+export interface Gateway {
+  /** e.g. `http://127.0.0.1:4000` */
+  url: string;
+  port: number;
+  store: Store;
+  /** Token of the admin key created on first start (no key existed, no bootstrap token set); print it once. */
+  bootstrapToken?: string;
+  /** Stops intake, closes connections and the database. */
+  close(): Promise<void>;
+}
+
+/** GraphQL endpoint path, for HTTP and graphql-ws. */
+export const GRAPHQL_PATH = '/graphql';
+
+/** Why a request body was refused. */
+class PayloadTooLargeError extends Error {
+  readonly code = 'SIEMGATE_PAYLOAD_TOO_LARGE';
+  constructor(readonly limit: number) {
+    super(`Request body exceeds the limit of ${limit} bytes`);
+  }
+}
+
+/**
+ * Opens the store (migrating it), then serves GraphQL over HTTP and graphql-ws, `/healthz` and `/readyz`.
+ *
+ * @example
+ * ```ts
+ * const gateway = await startGateway({ settings: loadSettings(process.env) });
+ * console.log(`listening on ${gateway.url}/graphql`);
+ * process.on('SIGTERM', () => gateway.close());
+ * ```
+ */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { settings } = options;
+  const log = options.logger ?? createLogger({ level: settings.logLevel });
+
+  const secretKey = resolveSecretKey(settings);
+  if (secretKey.generated) {
+    log.warn({ keyFile: secretKey.path }, 'SIEMGATE_SECRET_KEY is not set: generated a key file beside the database. Back it up; without it stored secrets cannot be decrypted.');
+  }
+  const db = openSqliteDatabase(settings.databasePath);
+  let store: Store;
+  try {
+    const applied = await migrateToLatest(db);
+    if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+    store = new Store(db, new SecretBox(secretKey.key));
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  const { token: bootstrapToken } = await store.bootstrap(settings.bootstrapToken);
+
+  const egress = options.egress ?? new EgressPolicy({ allow: settings.egressAllow, denyPrivate: settings.egressDenyPrivate });
+  const services: GatewayServices = { store, tester: new IntegrationTester({ egress }) };
+  const yoga = createGraphQLServer({ settings, log, services });
+
+  const server = createServer((req, res) => {
+    handleHttp(req, res, { yoga, store, settings, log }).catch((error: unknown) => {
+      log.error({ err: error }, 'unhandled error in HTTP handler');
+      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error.' }] });
+      else res.destroy();
+    });
+  });
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 15_000;
+
+  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: settings.maxBodyBytes });
+  const wsCleanup = serveGraphQLOverWebSocket(wsServer, yoga, store);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.port, settings.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host;
+  log.info({ port, graphiql: settings.graphiql, database: settings.databasePath }, 'siemgate listening');
+
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    store,
+    bootstrapToken,
+    close() {
+      closed ??= (async () => {
+        await wsCleanup.dispose();
+        for (const client of wsServer.clients) client.terminate();
+        await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+        server.closeIdleConnections();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          setTimeout(() => server.closeAllConnections(), 5_000).unref();
+        });
+        await destroyDatabase(db);
+      })();
+      return closed;
+    },
+  };
+}
+
+async function destroyDatabase(db: Kysely<Database>) {
+  await db.destroy();
+}
+
+interface ServerContext {
+  req?: IncomingMessage;
+  /** Set for graphql-ws operations, authenticated at connection time. */
+  principal?: Principal;
+}
+
+function createGraphQLServer({ settings, log, services }: { settings: Settings; log: Logger; services: GatewayServices }) {
+  return createYoga<ServerContext, GatewayContext>({
+    schema: buildSchema(),
+    graphqlEndpoint: GRAPHQL_PATH,
+    graphiql: settings.graphiql ? { title: 'siemgate', headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }) } : false,
+    landingPage: false,
+    logging: {
+      debug: (...args) => log.debug(args.map(String).join(' ')),
+      info: (...args) => log.info(args.map(String).join(' ')),
+      warn: (...args) => log.warn(args.map(String).join(' ')),
+      error: (...args) => log.error(args.map(String).join(' ')),
+    },
+    maskedErrors: { maskError: createMaskError(log) },
+    context: async (initial): Promise<GatewayContext> => {
+      const principal = initial.principal ?? (await authenticate(services.store, initial.request?.headers.get('authorization')));
+      return {
+        principal,
+        tenant: services.store.tenant(principal.organization.id),
+        actor: { keyId: principal.keyId, name: principal.keyName },
+        services,
+      };
+    },
+    plugins: [
+      useInputErrors({ inputTypePaths: INPUT_TYPE_PATHS }),
+      ...(settings.graphiql ? [] : [useDisableIntrospection()]),
+      EnvelopArmorPlugin({
+        maxDepth: { n: 12, ignoreIntrospection: true },
+        maxAliases: { n: 15 },
+        maxDirectives: { n: 20 },
+        maxTokens: { n: 4000 },
+        costLimit: { maxCost: 5000 },
+        blockFieldSuggestion: { enabled: !settings.graphiql },
+      }),
+    ],
+  });
+}
+
+/**
+ * graphql-ws on the HTTP server's `/graphql`, authenticated once per connection by
+ * `connectionParams.authorization` (`Bearer <token>`), executed through Yoga's envelop so the same
+ * plugins, limits and error masking apply as over HTTP.
+ */
+function serveGraphQLOverWebSocket(wsServer: WebSocketServer, yoga: YogaServerInstance<ServerContext, GatewayContext>, store: Store) {
+  type Extra = { principal?: Principal; socket: import('ws').WebSocket; request: IncomingMessage };
+  return useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      execute: (args: any) => args.rootValue.execute(args),
+      subscribe: (args: any) => args.rootValue.subscribe(args),
+      onConnect: async (ctx) => {
+        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        try {
+          ctx.extra.principal = await authenticate(store, typeof authorization === 'string' ? authorization : undefined);
+          return true;
+        } catch {
+          ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: connectionParams.authorization must be "Bearer <valid API token>"');
+          return false;
+        }
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          req: ctx.extra.request,
+          principal: ctx.extra.principal,
+          params,
+        } as never);
+        const args = {
+          schema,
+          operationName: params.operationName,
+          document: parse(params.query),
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+    },
+    wsServer,
+  );
+}
+
+async function handleHttp(
+  req: IncomingMessage,
+  res: ServerResponse,
+  { yoga, store, settings, log }: { yoga: YogaServerInstance<ServerContext, GatewayContext>; store: Store; settings: Settings; log: Logger },
+) {
+  const url = new URL(req.url ?? '/', 'http://gateway');
+  if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+  if (url.pathname === '/readyz') {
+    try {
+      await store.ping();
+      return sendJson(res, 200, { status: 'ready' });
+    } catch (error) {
+      log.warn({ err: error }, 'readiness check failed');
+      return sendJson(res, 503, { status: 'unavailable', reason: 'database does not answer' });
+    }
+  }
+  if (url.pathname !== GRAPHQL_PATH) return sendJson(res, 404, { error: 'not found' });
+
+  let body: Buffer | undefined;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    try {
+      body = await readBody(req, settings.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof PayloadTooLargeError) {
+        res.setHeader('connection', 'close');
+        return sendJson(res, 413, { errors: [{ message: error.message, extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE } }] });
+      }
+      throw error;
+    }
+  }
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  }
+  const abort = new AbortController();
+  res.once('close', () => abort.abort());
+  const request = new Request(new URL(req.url ?? '/', 'http://gateway'), { method: req.method, headers, body: body as unknown as BodyInit | undefined, signal: abort.signal });
+  const response = await yoga.fetch(request, { req });
+  res.statusCode = response.status;
+  response.headers.forEach((value, name) => res.setHeader(name, value));
+  if (!response.body) return res.end();
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+  }
+  res.end();
+}
+
+/** Reads a request body, refusing more than `limit` bytes (by Content-Length up front, or while streaming). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) {
+    req.resume();
+    return Promise.reject(new PayloadTooLargeError(limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new PayloadTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

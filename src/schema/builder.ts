@@ -1,0 +1,52 @@
+import SchemaBuilder from '@pothos/core';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ValidationPlugin from '@pothos/plugin-validation';
+import { GraphQLError } from 'graphql';
+import { DateTimeResolver, JSONObjectResolver } from 'graphql-scalars';
+import { Role } from '../auth/api-token.js';
+import { ErrorCode, forbidden } from '../errors.js';
+import type { GatewayContext } from './context.js';
+
+/**
+ * Formats standard-schema issues as one client-facing message naming each input path and rule,
+ * e.g. `input.config.splunk.endpoint: must be an http or https URL`.
+ */
+function formatIssues(issues: readonly { message: string; path?: readonly (PropertyKey | { key: PropertyKey })[] }[], prefix: string[]): GraphQLError {
+  const lines = issues.map((issue) => {
+    const path = [...prefix, ...(issue.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p))].join('.');
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+  const first = issues[0];
+  const field = first ? [...prefix, ...(first.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p))].join('.') : undefined;
+  return new GraphQLError(lines.join('; '), { extensions: { code: ErrorCode.BAD_USER_INPUT, field } });
+}
+
+/** The Pothos builder every schema module adds to. */
+export const builder = new SchemaBuilder<{
+  Context: GatewayContext;
+  AuthScopes: { admin: boolean; reader: boolean; ingest: boolean };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
+  };
+  DefaultFieldNullability: false;
+  DefaultInputFieldRequiredness: false;
+}>({
+  plugins: [ScopeAuthPlugin, ValidationPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authScopes: (ctx) => ({
+      admin: ctx.principal.role === Role.ADMIN,
+      reader: ctx.principal.role === Role.ADMIN || ctx.principal.role === Role.VIEWER,
+      ingest: ctx.principal.role === Role.ADMIN || ctx.principal.role === Role.INGEST,
+    }),
+    unauthorizedError: (_parent, ctx, info) =>
+      forbidden(`Role ${ctx.principal.role} may not use ${info.parentType.name}.${info.fieldName}`),
+  },
+  validation: {
+    validationError: (result) => formatIssues(result.issues, []),
+  },
+});
+
+builder.addScalarType('DateTime', DateTimeResolver);
+builder.addScalarType('JSONObject', JSONObjectResolver);

@@ -1,0 +1,22 @@
+import type { Store, Principal } from '../store/store.js';
+import type { Actor, TenantStore } from '../store/tenant-store.js';
+import type { IntegrationTester } from '../delivery/integration-tester.js';
+
+/** The services resolvers call. Resolvers stay thin: no SQL, no sockets, only calls into these. */
+export interface GatewayServices {
+  store: Store;
+  tester: IntegrationTester;
+}
+
+/**
+ * Per-operation context. Created only for authenticated callers: an operation without a valid API
+ * key is refused with 401 before any resolver runs.
+ */
+export interface GatewayContext {
+  principal: Principal;
+  /** The caller's organisation's store; the only store resolvers use. */
+  tenant: TenantStore;
+  /** Who the audit log names for changes made in this operation. */
+  actor: Actor;
+  services: GatewayServices;
+}

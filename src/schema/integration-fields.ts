@@ -1,0 +1,107 @@
+import type { UpdateIntegrationInput } from '../store/tenant-store.js';
+import { builder } from './builder.js';
+import { CreateSiemIntegrationInput, UpdateSiemIntegrationInput, oneOfMember } from './integration-inputs.js';
+import { SiemIntegrationRef, SiemIntegrationTypeEnum } from './integration-types.js';
+
+const TestStepRef = builder.objectRef<{ name: string; ok: boolean; detail: string }>('SiemTestStep').implement({
+  fields: (t) => ({ name: t.exposeString('name'), ok: t.exposeBoolean('ok'), detail: t.exposeString('detail') }),
+});
+
+const SiemTestResultRef = builder
+  .objectRef<{ success: boolean; message: string; httpStatus?: number; latencyMs: number; steps: { name: string; ok: boolean; detail: string }[] }>('SiemTestResult')
+  .implement({
+    description: 'Outcome of a connection test: one real, clearly marked test event.',
+    fields: (t) => ({
+      success: t.exposeBoolean('success'),
+      message: t.string({ description: '"Test event sent successfully" or "Connection test failed: <details>".', resolve: (r) => r.message }),
+      httpStatus: t.int({ nullable: true, resolve: (r) => r.httpStatus ?? null }),
+      latencyMs: t.int({ resolve: (r) => Math.round(r.latencyMs) }),
+      steps: t.field({ type: [TestStepRef], resolve: (r) => r.steps }),
+    }),
+  });
+
+/** GraphQL passes explicit nulls; for these fields null means "leave unchanged", except customerId where it clears. */
+const definedOrUndefined = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
+
+builder.queryFields((t) => ({
+  siemIntegrations: t.field({
+    type: [SiemIntegrationRef],
+    authScopes: { reader: true },
+    description: 'The organisation\'s integrations, oldest first.',
+    args: {
+      type: t.arg({ type: SiemIntegrationTypeEnum }),
+      enabled: t.arg.boolean(),
+      customerId: t.arg.string(),
+    },
+    resolve: (_root, args, ctx) =>
+      ctx.tenant.listIntegrations({
+        type: definedOrUndefined(args.type),
+        enabled: definedOrUndefined(args.enabled),
+        customerId: definedOrUndefined(args.customerId),
+      }),
+  }),
+  siemIntegration: t.field({
+    type: SiemIntegrationRef,
+    authScopes: { reader: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.tenant.getIntegration(String(args.id)),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createSiemIntegration: t.field({
+    type: SiemIntegrationRef,
+    authScopes: { admin: true },
+    args: { input: t.arg({ type: CreateSiemIntegrationInput, required: true }) },
+    resolve: (_root, { input }, ctx) => {
+      const [type, config] = oneOfMember(input.config as Record<string, unknown>);
+      return ctx.tenant.createIntegration(
+        {
+          name: input.name,
+          type,
+          config,
+          enabled: definedOrUndefined(input.enabled),
+          customerId: input.customerId ?? null,
+          batching: input.batching ?? undefined,
+        },
+        ctx.actor,
+      );
+    },
+  }),
+  updateSiemIntegration: t.field({
+    type: SiemIntegrationRef,
+    authScopes: { admin: true },
+    description: 'A partial update: only the given fields change; omitted config fields (secrets included) keep their values. The type cannot change.',
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateSiemIntegrationInput, required: true }) },
+    resolve: (_root, { id, input }, ctx) => {
+      const patch: UpdateIntegrationInput = {
+        name: definedOrUndefined(input.name),
+        enabled: definedOrUndefined(input.enabled),
+        customerId: input.customerId,
+        batching: input.batching
+          ? Object.fromEntries(Object.entries(input.batching).filter(([, v]) => v !== null && v !== undefined))
+          : undefined,
+      };
+      if (input.config) {
+        const [type, config] = oneOfMember(input.config as Record<string, unknown>);
+        patch.type = type;
+        patch.config = config;
+      }
+      return ctx.tenant.updateIntegration(String(id), patch, ctx.actor);
+    },
+  }),
+  deleteSiemIntegration: t.field({
+    type: 'ID',
+    authScopes: { admin: true },
+    description: 'Deletes the integration; returns its id.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => ctx.tenant.deleteIntegration(String(id), ctx.actor),
+  }),
+  testSiemIntegration: t.field({
+    type: SiemTestResultRef,
+    authScopes: { admin: true },
+    description: 'Sends one real, clearly marked test event and records the outcome in error tracking.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => ctx.services.tester.test(ctx.tenant, String(id)),
+  }),
+}));

@@ -1,0 +1,57 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
+import { migrations } from '../../db/migrations/index.js';
+import type { Database } from './tables.js';
+
+/** Options of {@link openSqliteDatabase}. */
+export interface SqliteDatabaseOptions {
+  /**
+   * `synchronous` pragma. `FULL` makes every commit durable across power loss (an fsync per commit);
+   * `NORMAL` is durable across process crashes (kill -9) in WAL mode but may lose the last commits on power loss.
+   * @default "FULL"
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+  /** Open read-only (for tools that only inspect). @default false */
+  readonly?: boolean;
+}
+
+/**
+ * Opens (creating if needed) the embedded SQLite store in WAL mode and returns a Kysely instance over it.
+ *
+ * @example
+ * ```ts
+ * const db = openSqliteDatabase('./data/siemgate.db');
+ * await migrateToLatest(db);
+ * ```
+ */
+export function openSqliteDatabase(path: string, options: SqliteDatabaseOptions = {}): Kysely<Database> {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SQLite(path, { readonly: options.readonly ?? false });
+  if (!options.readonly) sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+/**
+ * Applies every pending migration from `db/migrations`. Idempotent: safe on every start and on an existing file.
+ *
+ * @throws Error naming the migration that failed.
+ * @example
+ * ```ts
+ * const applied = await migrateToLatest(db); // names of the migrations applied now
+ * ```
+ */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results }: MigrationResultSet = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    const detail = error instanceof Error ? error.message : String(error ?? 'unknown error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${detail}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { Role, hashApiToken, type Role as RoleType } from '../auth/api-token.js';
+import type { SecretBox } from '../crypto/secret-box.js';
+import { RecordNotFoundError, asStoreError } from './store-errors.js';
+import type { Database } from './tables.js';
+import { TenantStore, type Actor, type ApiKeyRecord } from './tenant-store.js';
+
+export interface Organization {
+  id: string;
+  slug: string;
+  name: string;
+  createdAt: Date;
+}
+
+/** An authenticated API key: who is calling, in which organisation, with which role. */
+export interface Principal {
+  keyId: string;
+  keyName: string;
+  role: RoleType;
+  organization: Organization;
+}
+
+/** The organisation created on first start. */
+export const DEFAULT_ORGANIZATION_SLUG = 'default';
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A slug that is not lowercase letters, digits and inner dashes (1..63). */
+export class InvalidSlugError extends Error {
+  readonly code = 'SIEMGATE_INVALID_SLUG';
+  constructor(slug: string) {
+    super(`organisation slug ${JSON.stringify(slug)} must be 1 to 63 lowercase letters, digits or inner dashes`);
+    this.name = 'InvalidSlugError';
+  }
+}
+
+/**
+ * The gateway's persistent state. Only authentication, organisations and operator tooling (CLI,
+ * bootstrap) work across organisations here; everything a request may touch goes through
+ * {@link Store.tenant}, which is scoped to one organisation.
+ *
+ * @example
+ * ```ts
+ * const store = new Store(db, new SecretBox(key));
+ * const principal = await store.authenticate(token);
+ * const integrations = await store.tenant(principal!.organization.id).listIntegrations();
+ * ```
+ */
+export class Store {
+  constructor(
+    readonly db: Kysely<Database>,
+    private readonly box: SecretBox,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** The store of one organisation. */
+  tenant(organizationId: string): TenantStore {
+    return new TenantStore(this.db, this.box, organizationId, this.now);
+  }
+
+  /**
+   * Looks an API token up by its hash. Returns null for unknown or revoked tokens.
+   * Updates `last_used_at` at most once a minute per key, so reads stay cheap.
+   */
+  async authenticate(token: string): Promise<Principal | null> {
+    const row = await this.db
+      .selectFrom('api_keys')
+      .innerJoin('organizations', 'organizations.id', 'api_keys.organization_id')
+      .select([
+        'api_keys.id as keyId', 'api_keys.name as keyName', 'api_keys.role', 'api_keys.revoked_at', 'api_keys.last_used_at',
+        'organizations.id as orgId', 'organizations.slug', 'organizations.name as orgName', 'organizations.created_at as orgCreatedAt',
+      ])
+      .where('api_keys.token_hash', '=', hashApiToken(token))
+      .executeTakeFirst();
+    if (!row || row.revoked_at) return null;
+    const now = this.now();
+    if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > 60_000) {
+      // Best effort: a read-only database must not lock everyone out.
+      await this.db.updateTable('api_keys').set({ last_used_at: now.toISOString() }).where('id', '=', row.keyId).execute().catch(() => undefined);
+    }
+    return {
+      keyId: row.keyId,
+      keyName: row.keyName,
+      role: row.role as RoleType,
+      organization: { id: row.orgId, slug: row.slug, name: row.orgName, createdAt: new Date(row.orgCreatedAt) },
+    };
+  }
+
+  async findOrganization(slug: string): Promise<Organization | null> {
+    const row = await this.db.selectFrom('organizations').selectAll().where('slug', '=', slug).executeTakeFirst();
+    return row ? { id: row.id, slug: row.slug, name: row.name, createdAt: new Date(row.created_at) } : null;
+  }
+
+  /** Returns the organisation with this slug, creating it if new. @throws InvalidSlugError */
+  async ensureOrganization(slug: string, name = slug): Promise<{ organization: Organization; created: boolean }> {
+    if (!SLUG.test(slug)) throw new InvalidSlugError(slug);
+    const existing = await this.findOrganization(slug);
+    if (existing) return { organization: existing, created: false };
+    const row = { id: randomUUID(), slug, name, created_at: this.now().toISOString() };
+    try {
+      await this.db.insertInto('organizations').values(row).onConflict((oc) => oc.column('slug').doNothing()).execute();
+    } catch (error) {
+      throw asStoreError(error);
+    }
+    const organization = await this.findOrganization(slug);
+    return { organization: organization!, created: organization!.id === row.id };
+  }
+
+  /** True when at least one API key (revoked or not) exists. */
+  async hasAnyApiKey(): Promise<boolean> {
+    const row = await this.db.selectFrom('api_keys').select('id').limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /**
+   * First-start bootstrap. With `token`, that exact token is (re)ensured as an active admin key of
+   * organisation `default`. Without one, and only when no key exists at all, a new admin key is
+   * created and its token returned (to be printed once).
+   */
+  async bootstrap(token: string | undefined): Promise<{ token?: string; created: boolean }> {
+    const actor: Actor = { keyId: null, name: 'bootstrap' };
+    if (token) {
+      const existing = await this.db.selectFrom('api_keys').selectAll().where('token_hash', '=', hashApiToken(token)).executeTakeFirst();
+      const { organization } = await this.ensureOrganization(DEFAULT_ORGANIZATION_SLUG, 'Default organisation');
+      if (existing && !existing.revoked_at && existing.role === Role.ADMIN && existing.organization_id === organization.id) return { created: false };
+      if (existing) await this.db.deleteFrom('api_keys').where('id', '=', existing.id).execute();
+      await this.tenant(organization.id).createApiKey({ name: 'bootstrap', role: Role.ADMIN, token }, actor);
+      return { created: true };
+    }
+    if (await this.hasAnyApiKey()) return { created: false };
+    const { organization } = await this.ensureOrganization(DEFAULT_ORGANIZATION_SLUG, 'Default organisation');
+    const created = await this.tenant(organization.id).createApiKey({ name: 'bootstrap admin', role: Role.ADMIN }, actor);
+    return { token: created.token, created: true };
+  }
+
+  /** Operator tooling: revokes any key by id, whatever its organisation. @throws RecordNotFoundError */
+  async revokeApiKeyById(id: string, actor: Actor): Promise<ApiKeyRecord> {
+    const row = await this.db.selectFrom('api_keys').select('organization_id').where('id', '=', id).executeTakeFirst();
+    if (!row) throw new RecordNotFoundError('ApiKey', id);
+    return this.tenant(row.organization_id).revokeApiKey(id, actor);
+  }
+
+  /** Checks the database answers (for `/readyz`). */
+  async ping(): Promise<void> {
+    await this.db.selectFrom('organizations').select('id').limit(1).execute();
+  }
+}

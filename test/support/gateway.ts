@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '../../src/logger.js';
+import { EgressPolicy } from '../../src/net/egress-policy.js';
+import { startGateway, type Gateway } from '../../src/gateway.js';
+import { loadSettings } from '../../src/settings.js';
+
+export const ADMIN_TOKEN = 'sg_test_admin_token_0123456789abcdef';
+export const BIN = fileURLToPath(new URL('../../bin/siemgate.mjs', import.meta.url));
+
+/** A temporary directory for one test's database, removed by `cleanup`. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'siemgate-test-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface TestGateway extends Gateway {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  /** GraphQL over HTTP as `token` (default: the bootstrap admin). */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GqlResponse<T>>;
+  /** Stops the server (keeps the database unless `removeDatabase`). */
+  stop(options?: { removeDatabase?: boolean }): Promise<void>;
+}
+
+export interface GqlResponse<T> {
+  status: number;
+  data?: T;
+  errors?: { message: string; extensions?: Record<string, any>; path?: string[] }[];
+}
+
+/**
+ * Starts the real gateway in this process on a random loopback port, on a fresh SQLite file
+ * (or `dir`'s, to restart on the same data), with the bootstrap admin token {@link ADMIN_TOKEN}.
+ * The egress policy allows 127.0.0.1 so that loopback receivers can stand in for SIEMs.
+ */
+export async function startTestGateway(options: { dir?: string; env?: Record<string, string>; egress?: EgressPolicy } = {}): Promise<TestGateway> {
+  const dir = options.dir ?? tempDir().dir;
+  const env: NodeJS.ProcessEnv = {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SIEMGATE_DB: join(dir, 'siemgate.db'),
+    SIEMGATE_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+    SIEMGATE_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
+    SIEMGATE_LOG_LEVEL: 'silent',
+    ...options.env,
+  };
+  const settings = loadSettings(env);
+  const gateway = await startGateway({
+    settings,
+    logger: createLogger({ level: env.SIEMGATE_LOG_LEVEL }),
+    egress: options.egress ?? new EgressPolicy({ allow: ['127.0.0.0/8'] }),
+  });
+  return {
+    ...gateway,
+    dir,
+    env,
+    gql: (query, variables, token = ADMIN_TOKEN) => gql(`${gateway.url}/graphql`, query, variables, token),
+    async stop({ removeDatabase = false } = {}) {
+      await gateway.close();
+      if (removeDatabase) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * GraphQL over HTTP, as any client sends it: POST application/json, Bearer token.
+ *
+ * @example
+ * ```ts
+ * const { data, errors } = await gql(url, '{ viewer { role } }', {}, token);
+ * ```
+ */
+export async function gql<T = any>(url: string, query: string, variables: Record<string, unknown> = {}, token: string | null = ADMIN_TOKEN): Promise<GqlResponse<T>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as Omit<GqlResponse<T>, 'status'>;
+  return { status: response.status, ...body };
+}
+
+/** Creates an API key of `role` in organisation `org` through the real CLI; returns its token (the CLI's last stdout line). */
+export async function createKeyWithCli(env: NodeJS.ProcessEnv, org: string, role: string): Promise<string> {
+  const { code, stdout, stderr } = await runCli(['keys', 'create', '--org', org, '--role', role], env);
+  if (code !== 0) throw new Error(`keys create failed (${code}): ${stderr}`);
+  return stdout.trim().split('\n').at(-1)!;
+}
+
+/** Runs `siemgate <args>` as a separate process. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`siemgate ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Starts `siemgate serve` as a child process and resolves once it listens; returns the process and its URL. */
+export function spawnServe(env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<{ child: ChildProcess; url: string; stdout: () => string; stderr: () => string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not start in ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.stderr!.on('data', (c) => (stderr += c));
+    child.stdout!.on('data', (c) => {
+      stdout += c;
+      const m = /listening on (http:\/\/\S+)\/graphql/.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]!, stdout: () => stdout, stderr: () => stderr });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}; stderr: ${stderr}`));
+    });
+  });
+}
