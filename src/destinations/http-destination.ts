@@ -1,0 +1,454 @@
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import type { Dispatcher } from 'undici';
+import { createTestEvent } from '../events/security-event.js';
+import { EgressDeniedError, type EgressPolicy } from '../net/egress-policy.js';
+import { createHttpDispatcher } from '../net/http-client.js';
+import type { ConnectionTestResult, DeliveryResult, SiemAdapter, TestStep, TlsOptions } from './types.js';
+
+const gzip = promisify(gzipCallback);
+
+/** Response bodies are read up to this many bytes; the rest is discarded. */
+export const MAX_ANSWER_BODY_BYTES = 64 * 1024;
+/** SIEM error texts are shortened to this many characters in results. */
+export const MAX_ERROR_TEXT_CHARS = 200;
+
+/** HTTP status codes the classification cares about. */
+export const HttpStatus = {
+  OK_MIN: 200,
+  OK_MAX: 299,
+  REDIRECT_MIN: 300,
+  REDIRECT_MAX: 399,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  TOO_MANY_REQUESTS: 429,
+  SERVER_ERROR_MIN: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const;
+
+const MS_PER_SECOND = 1000;
+
+/** Thrown by {@link HttpDestination.request} when no complete answer arrived within the timeout. */
+export class HttpTimeoutError extends Error {
+  readonly code = 'SIEMGATE_HTTP_TIMEOUT';
+  constructor(readonly timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms`);
+    this.name = 'HttpTimeoutError';
+  }
+}
+
+/** Thrown by {@link HttpDestination.request} when the caller's signal aborted the request. */
+export class HttpAbortedError extends Error {
+  readonly code = 'SIEMGATE_HTTP_ABORTED';
+  constructor() {
+    super('request aborted');
+    this.name = 'HttpAbortedError';
+  }
+}
+
+/** Thrown by {@link HttpDestination.request} for an endpoint that is not an absolute http(s) URL. */
+export class InvalidEndpointError extends Error {
+  readonly code = 'SIEMGATE_INVALID_ENDPOINT';
+  constructor(detail: string) {
+    super(`invalid endpoint URL: ${detail}`);
+    this.name = 'InvalidEndpointError';
+  }
+}
+
+export interface HttpRequestSpec {
+  /** Absolute http(s) URL. */
+  url: string;
+  /** @default "POST" */
+  method?: 'POST' | 'GET';
+  headers: Record<string, string>;
+  body?: string | Buffer;
+  /** Gzip the body and send `Content-Encoding: gzip`. @default false */
+  gzip?: boolean;
+  /** Aborts the request; it then rejects with {@link HttpAbortedError}. */
+  signal?: AbortSignal;
+}
+
+export interface HttpAnswer {
+  status: number;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  /** UTF-8 body, at most {@link MAX_ANSWER_BODY_BYTES} bytes of it. */
+  body: string;
+  latencyMs: number;
+}
+
+export interface HttpDestinationOptions {
+  /** Checked before every connection; the socket goes to the approved address. */
+  egress: EgressPolicy;
+  /** CA bundle, client certificate, verification switch. @default system roots, verification on */
+  tls?: TlsOptions;
+  /** Whole-request limit (connect, headers and body) in milliseconds. */
+  timeoutMs: number;
+}
+
+/**
+ * Shared plumbing for every HTTP adapter: a pooled, egress-checked undici dispatcher plus one `request` call that
+ * handles gzip, the whole-request timeout and the body cap. Redirects are never followed: a 3xx comes back as an answer.
+ *
+ * @example
+ * ```ts
+ * const http = new HttpDestination({ egress, timeoutMs: 30_000 });
+ * const answer = await http.request({ url, headers: { authorization: `Splunk ${token}` }, body, gzip: true });
+ * const result = classifyAnswer(answer, records.length);
+ * await http.close();
+ * ```
+ */
+export class HttpDestination {
+  private readonly dispatcher: Dispatcher;
+  private readonly timeoutMs: number;
+
+  constructor(options: HttpDestinationOptions) {
+    this.timeoutMs = options.timeoutMs;
+    this.dispatcher = createHttpDispatcher({ egress: options.egress, tls: options.tls, timeoutMs: options.timeoutMs });
+  }
+
+  /**
+   * Sends one request (gzip-encodes the body and sets Content-Encoding when asked). Resolves with any HTTP answer
+   * (including 3xx/4xx/5xx); rejects only on network/timeout/TLS/DNS/egress errors. Body read is capped (64 KiB).
+   *
+   * @example
+   * ```ts
+   * const { status, body } = await http.request({ url: 'https://hec:8088/services/collector/health', method: 'GET', headers: {} });
+   * ```
+   */
+  async request(spec: HttpRequestSpec): Promise<HttpAnswer> {
+    const started = performance.now();
+    let url: URL;
+    try {
+      url = new URL(spec.url);
+    } catch {
+      throw new InvalidEndpointError('not an absolute URL');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new InvalidEndpointError(`unsupported scheme ${url.protocol}`);
+    }
+    if (url.username || url.password) throw new InvalidEndpointError('credentials in the URL are not supported');
+
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(spec.headers)) headers[k.toLowerCase()] = v;
+    let body: string | Buffer | undefined = spec.body;
+    if (spec.gzip && body !== undefined) {
+      body = await gzip(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
+      headers['content-encoding'] = 'gzip';
+    }
+
+    const timeoutError = new HttpTimeoutError(this.timeoutMs);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(timeoutError), this.timeoutMs);
+    const onCallerAbort = () => controller.abort(new HttpAbortedError());
+    if (spec.signal?.aborted) onCallerAbort();
+    spec.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    try {
+      const res = await this.dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: spec.method ?? 'POST',
+        headers,
+        body,
+        signal: controller.signal,
+      });
+      const text = await readCapped(res.body, MAX_ANSWER_BODY_BYTES);
+      const flat: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v !== undefined) flat[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+      }
+      return { status: res.statusCode, headers: flat, body: text, latencyMs: Math.round(performance.now() - started) };
+    } catch (err) {
+      if (controller.signal.aborted) throw controller.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      spec.signal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  /** Closes pooled connections. @example `await http.close();` */
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    if (size + buf.length >= cap) {
+      chunks.push(buf.subarray(0, cap - size));
+      size = cap;
+      body.destroy();
+      break;
+    }
+    chunks.push(buf);
+    size += buf.length;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Shortens a text to {@link MAX_ERROR_TEXT_CHARS} characters on one line. @example `shorten('a\nb') // "a b"` */
+export function shorten(text: string, max: number = MAX_ERROR_TEXT_CHARS): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
+}
+
+/** Removes query strings and user info from any URL inside a text, so messages never carry URL-borne secrets. */
+function scrubUrls(text: string): string {
+  return text.replace(/\b(https?|wss?):\/\/[^\s"'<>]+/gi, (match) => {
+    try {
+      const u = new URL(match);
+      return `${u.protocol}//${u.host}${u.pathname}`;
+    } catch {
+      return match.replace(/[?#].*$/, '');
+    }
+  });
+}
+
+/**
+ * The SIEM's own error text from a JSON (`text`, `message`, `error_description`, `error`, `detail`, `title`) or plain body.
+ * HTML bodies yield nothing. Shortened to 200 characters.
+ */
+function defaultDescribe(answer: HttpAnswer): string | undefined {
+  const body = answer.body.trim();
+  if (body === '') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed && typeof parsed === 'object') {
+      const o = parsed as Record<string, unknown>;
+      for (const key of ['text', 'message', 'error_description', 'error', 'detail', 'title']) {
+        const v = o[key];
+        if (typeof v === 'string' && v.trim() !== '') return v;
+        if (v && typeof v === 'object' && typeof (v as Record<string, unknown>).message === 'string') {
+          return (v as Record<string, string>).message;
+        }
+      }
+      return undefined;
+    }
+    if (typeof parsed === 'string') return parsed;
+  } catch {
+    // not JSON: fall through to plain text
+  }
+  if (/^<(!doctype|html)/i.test(body)) return undefined;
+  return body;
+}
+
+/** Milliseconds from a Retry-After header (delta-seconds or HTTP-date); undefined when absent or unparsable. */
+export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * MS_PER_SECOND;
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}
+
+/**
+ * Maps an HTTP answer to a DeliveryResult: 2xx success; 401/403 auth; 429 and 503-with-Retry-After throttled
+ * (retryAfterMs from seconds or HTTP-date); 5xx server; 3xx (redirects are not followed) and other 4xx rejected.
+ * `describe` extracts the SIEM's own error text (shortened to 200 chars).
+ *
+ * @example
+ * ```ts
+ * classifyAnswer({ status: 403, headers: {}, body: '{"text":"Invalid token","code":4}', latencyMs: 12 }, 10);
+ * // → { kind: 'auth', ok: false, status: 403, message: 'HTTP 403: Invalid token', latencyMs: 12, recordCount: 10 }
+ * ```
+ */
+export function classifyAnswer(
+  answer: HttpAnswer,
+  recordCount: number,
+  describe?: (answer: HttpAnswer) => string | undefined,
+): DeliveryResult {
+  const { status, latencyMs } = answer;
+  const base = { status, latencyMs, recordCount };
+  const rawText = (describe ?? defaultDescribe)(answer);
+  const text = rawText ? shorten(scrubUrls(rawText)) : undefined;
+  const message = text ? `HTTP ${status}: ${text}` : `HTTP ${status}`;
+
+  if (status >= HttpStatus.OK_MIN && status <= HttpStatus.OK_MAX) {
+    return { ...base, kind: 'success', ok: true, message: `delivered ${recordCount} record(s) (HTTP ${status})` };
+  }
+  if (status === HttpStatus.UNAUTHORIZED || status === HttpStatus.FORBIDDEN) {
+    return { ...base, kind: 'auth', ok: false, message };
+  }
+  const retryAfterMs = parseRetryAfter(answer.headers['retry-after']);
+  if (status === HttpStatus.TOO_MANY_REQUESTS || (status === HttpStatus.SERVICE_UNAVAILABLE && retryAfterMs !== undefined)) {
+    return { ...base, kind: 'throttled', ok: false, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  }
+  if (status >= HttpStatus.SERVER_ERROR_MIN) return { ...base, kind: 'server', ok: false, message };
+  if (status >= HttpStatus.REDIRECT_MIN && status <= HttpStatus.REDIRECT_MAX) {
+    const location = answer.headers.location ? ` to ${scrubUrls(answer.headers.location).replace(/[?#].*$/, '')}` : '';
+    return { ...base, kind: 'rejected', ok: false, message: shorten(`HTTP ${status}: redirect${location} not followed`) };
+  }
+  return { ...base, kind: 'rejected', ok: false, message };
+}
+
+/** Node/undici error codes → how they read in a message. */
+const NETWORK_CODES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by the server',
+  EPIPE: 'connection closed by the server while sending',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EADDRNOTAVAIL: 'address not available',
+  UND_ERR_SOCKET: 'connection closed by the server',
+  UND_ERR_CLOSED: 'connection closed',
+  UND_ERR_DESTROYED: 'connection destroyed',
+  UND_ERR_INFO: 'invalid request',
+  UND_ERR_RESPONSE_EXCEEDED_MAX_SIZE: 'response too large',
+  HPE_INVALID_CONSTANT: 'invalid HTTP response (is this an HTTPS endpoint called over HTTP?)',
+};
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'ENODATA', 'ESERVFAIL']);
+const TIMEOUT_CODES: Record<string, string> = {
+  SIEMGATE_HTTP_TIMEOUT: '',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for response headers',
+  UND_ERR_BODY_TIMEOUT: 'timed out reading the response body',
+  ETIMEDOUT: 'connect timed out',
+  SIEMGATE_HTTP_ABORTED: 'request aborted',
+  UND_ERR_ABORTED: 'request aborted',
+  ABORT_ERR: 'request aborted',
+};
+
+function isTlsError(code: string | undefined, message: string): boolean {
+  if (!code) return /\b(ssl|tls|certificate)\b/i.test(message);
+  return (
+    code.startsWith('ERR_TLS_') ||
+    code.startsWith('ERR_SSL_') ||
+    code.includes('CERT') ||
+    code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' ||
+    code === 'UNABLE_TO_GET_ISSUER_CERT' ||
+    code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' ||
+    code === 'EPROTO'
+  );
+}
+
+/** Follows `cause` chains to the innermost error that carries a code (undici wraps some socket errors). */
+function innermost(error: unknown): Error & { code?: string; address?: string; port?: number; hostname?: string } {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5; depth++) {
+    const cause = (current as { cause?: unknown } | undefined)?.cause;
+    if (!(cause instanceof Error) || typeof (current as { code?: unknown }).code === 'string') break;
+    current = cause;
+  }
+  return current instanceof Error ? current : new Error(String(current));
+}
+
+function target(err: { address?: string; port?: number }): string {
+  if (!err.address) return '';
+  const host = err.address.includes(':') ? `[${err.address}]` : err.address;
+  return err.port ? ` to ${host}:${err.port}` : ` to ${host}`;
+}
+
+/**
+ * Maps a thrown error to a DeliveryResult: timeout/abort → 'timeout'; refused/reset/DNS/TLS/egress → 'network' with a clear
+ * message ("connection refused to 127.0.0.1:9", "DNS lookup failed for x.invalid (ENOTFOUND)",
+ * "TLS: unable to verify the first certificate", "egress refused: 127.0.0.1 is loopback ..."). Never includes a secret or a URL query.
+ *
+ * @example
+ * ```ts
+ * try { await http.request(spec); } catch (err) { return classifyError(err, performance.now() - t0, records.length); }
+ * ```
+ */
+export function classifyError(error: unknown, latencyMs: number, recordCount: number): DeliveryResult {
+  const base = { ok: false as const, latencyMs: Math.round(latencyMs), recordCount };
+  if (error instanceof EgressDeniedError) return { ...base, kind: 'network', message: error.message };
+  const err = innermost(error);
+  const code = err.code;
+  const rawMessage = scrubUrls(err.message ?? String(err));
+
+  if (code !== undefined && code in TIMEOUT_CODES) {
+    const label = TIMEOUT_CODES[code] || rawMessage;
+    return { ...base, kind: 'timeout', message: shorten(`${label}${code === 'ETIMEDOUT' ? target(err) : ''}`) };
+  }
+  if (err.name === 'AbortError' || err.name === 'TimeoutError') {
+    return { ...base, kind: 'timeout', message: err.name === 'TimeoutError' ? 'timed out' : 'request aborted' };
+  }
+  if (code !== undefined && DNS_CODES.has(code)) {
+    const host = err.hostname ?? /\s(\S+)$/.exec(err.message)?.[1] ?? 'host';
+    return { ...base, kind: 'network', message: shorten(`DNS lookup failed for ${host} (${code})`) };
+  }
+  if (isTlsError(code, rawMessage)) {
+    return { ...base, kind: 'network', message: shorten(`TLS: ${rawMessage}`) };
+  }
+  if (code !== undefined && code in NETWORK_CODES) {
+    return { ...base, kind: 'network', message: shorten(`${NETWORK_CODES[code]}${target(err)}`) };
+  }
+  if (code === 'SIEMGATE_INVALID_ENDPOINT') return { ...base, kind: 'network', message: shorten(rawMessage) };
+  return { ...base, kind: 'network', message: shorten(code ? `${rawMessage} (${code})` : rawMessage) };
+}
+
+/** Result kinds that mean an HTTP answer came back, i.e. the connection worked. */
+const ANSWERED_KINDS = new Set(['success', 'auth', 'rejected', 'throttled', 'server']);
+
+/**
+ * Shared connection test: sends createTestEvent() through adapter.transform/send, and builds a ConnectionTestResult with
+ * steps (`connect`, `authenticate`, `deliver`) and the product documentation's messages:
+ * "Test event sent successfully" / "Connection test failed: <details>". Never throws.
+ *
+ * @example
+ * ```ts
+ * const result = await runConnectionTest(adapter);
+ * // { success: false, message: 'Connection test failed: HTTP 401: Invalid token', httpStatus: 401, steps: [...] }
+ * ```
+ */
+export async function runConnectionTest(adapter: Pick<SiemAdapter, 'transform' | 'send'>): Promise<ConnectionTestResult> {
+  const started = performance.now();
+  const steps: TestStep[] = [];
+  let record: unknown;
+  try {
+    record = adapter.transform(createTestEvent());
+  } catch (err) {
+    const detail = shorten(`could not build the test event: ${(err as Error).message ?? String(err)}`);
+    steps.push({ name: 'transform', ok: false, detail });
+    return {
+      success: false,
+      message: `Connection test failed: ${detail}`,
+      latencyMs: Math.round(performance.now() - started),
+      steps,
+    };
+  }
+
+  let result: DeliveryResult;
+  try {
+    result = await adapter.send([record]);
+  } catch (err) {
+    result = classifyError(err, performance.now() - started, 1);
+  }
+
+  const statusText = result.status !== undefined ? ` (HTTP ${result.status})` : '';
+  if (ANSWERED_KINDS.has(result.kind)) {
+    steps.push({
+      name: 'connect',
+      ok: true,
+      detail: result.status !== undefined ? `connected, destination answered HTTP ${result.status}` : 'connected',
+    });
+    if (result.kind === 'auth') {
+      steps.push({ name: 'authenticate', ok: false, detail: `credentials refused: ${result.message}` });
+    } else if (result.status !== undefined) {
+      steps.push({ name: 'authenticate', ok: true, detail: 'credentials accepted' });
+    }
+    if (result.kind !== 'auth') {
+      steps.push({
+        name: 'deliver',
+        ok: result.ok,
+        detail: result.ok ? `test event delivered${statusText}` : result.message,
+      });
+    }
+  } else if (result.kind === 'timeout' && !/^connect/i.test(result.message)) {
+    steps.push({ name: 'deliver', ok: false, detail: result.message });
+  } else {
+    steps.push({ name: 'connect', ok: false, detail: result.message });
+  }
+
+  return {
+    success: result.ok,
+    message: result.ok ? 'Test event sent successfully' : `Connection test failed: ${result.message}`,
+    ...(result.status !== undefined ? { httpStatus: result.status } : {}),
+    latencyMs: Math.round(result.latencyMs),
+    steps,
+  };
+}
