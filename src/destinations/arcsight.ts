@@ -1,0 +1,72 @@
+import { hostname as osHostname } from 'node:os';
+import type { SecurityEvent } from '../events/security-event.js';
+import { CEF_DEFAULT_PRODUCT, CEF_DEFAULT_VENDOR, CEF_DEVICE_VERSION, postCefLines } from './cef.js';
+import { formatCef, type CefHeader } from './cef-format.js';
+import { HttpDestination, runConnectionTest } from './http-destination.js';
+import { resolveTimeoutMs } from './splunk.js';
+import type { AdapterOptions, ArcSightConfig, ConnectionTestResult, DeliveryResult, SendOptions, SiemAdapter } from './types.js';
+
+/** Header that names the SmartConnector a batch is meant for (sent only when `smartConnectorId` is configured). */
+export const SMART_CONNECTOR_ID_HEADER = 'X-SmartConnector-Id';
+
+/**
+ * ArcSight destination: CEF records over HTTP(S) to a SmartConnector receiver, e.g.
+ * `https://arcsight.company.com/receiver/v1/events` (product documentation).
+ *
+ * OpenText/Micro Focus publish no specification for a "CEF over HTTP" SmartConnector receiver, so the request follows
+ * the product documentation's generic CEF-over-HTTP contract, which such receivers (and HTTP-to-syslog relays in front
+ * of a syslog SmartConnector) accept:
+ * - `POST <endpoint>`, body = CEF lines each ended by LF, `Content-Type: text/plain; charset=utf-8`, optional gzip;
+ * - `Authorization: Bearer <connector token>`;
+ * - `X-SmartConnector-Id: <smartConnectorId>` when configured (routing hint; the CEF records do not carry it);
+ * - CEF header: `deviceVendor` / `deviceProduct` from the config (defaults RAXE / ThreatDetection), Device Version =
+ *   siemgate's version; the extension maps fields as in `formatCef`, with `dvchost` = this gateway's host name.
+ * Answers are classified like every HTTP destination (2xx success, 401/403 auth, 429 throttled, 5xx server, 4xx rejected).
+ *
+ * @example
+ * ```ts
+ * const arcsight = createArcSightAdapter(
+ *   { type: 'ARCSIGHT', endpoint: 'https://arcsight.company.com/receiver/v1/events', token, smartConnectorId: 'sc-001',
+ *     deviceVendor: 'RAXE', deviceProduct: 'ThreatDetection' },
+ *   { egress },
+ * );
+ * const result = await arcsight.send(events.map((e) => arcsight.transform(e)));
+ * ```
+ */
+export function createArcSightAdapter(config: ArcSightConfig, options: AdapterOptions): SiemAdapter<string> {
+  const timeoutMs = resolveTimeoutMs(config.timeoutSeconds, options);
+  const hostname = options.hostname || osHostname();
+  const header: CefHeader = {
+    deviceVendor: config.deviceVendor ?? CEF_DEFAULT_VENDOR,
+    deviceProduct: config.deviceProduct ?? CEF_DEFAULT_PRODUCT,
+    deviceVersion: CEF_DEVICE_VERSION,
+  };
+  const http = new HttpDestination({ egress: options.egress, ...(config.tls ? { tls: config.tls } : {}), timeoutMs });
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${config.token}`,
+    ...(config.smartConnectorId ? { [SMART_CONNECTOR_ID_HEADER.toLowerCase()]: config.smartConnectorId } : {}),
+  };
+
+  const adapter: SiemAdapter<string> = {
+    type: 'ARCSIGHT',
+    transform(event: SecurityEvent): string {
+      return formatCef(event, header, { deviceHostName: hostname });
+    },
+    send(records: string[], sendOptions?: SendOptions): Promise<DeliveryResult> {
+      return postCefLines(records, {
+        http,
+        url: config.endpoint,
+        headers,
+        gzip: config.gzip ?? false,
+        ...(sendOptions?.signal ? { signal: sendOptions.signal } : {}),
+      });
+    },
+    test(): Promise<ConnectionTestResult> {
+      return runConnectionTest(adapter);
+    },
+    close(): Promise<void> {
+      return http.close();
+    },
+  };
+  return adapter;
+}

@@ -1,0 +1,170 @@
+import { readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import type { SecurityEvent } from '../events/security-event.js';
+import { SYSLOG_PORT, SYSLOG_TLS_PORT } from '../net/syslog-transport.js';
+import { formatCef, type CefHeader } from './cef-format.js';
+import { classifyAnswer, classifyError, HttpDestination, runConnectionTest } from './http-destination.js';
+import { resolveTimeoutMs } from './splunk.js';
+import { createSyslogCefAdapter } from './syslog.js';
+import { DEFAULT_APP_NAME, parseFacility } from './syslog-format.js';
+import type { AdapterOptions, CefConfig, ConnectionTestResult, DeliveryResult, SendOptions, SiemAdapter } from './types.js';
+
+/** siemgate's own version (package.json, read once): the CEF Device Version of the generic CEF and ArcSight adapters. */
+export const CEF_DEVICE_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** Device Vendor / Device Product defaults of the generic CEF and ArcSight destinations (product documentation). */
+export const CEF_DEFAULT_VENDOR = 'RAXE';
+export const CEF_DEFAULT_PRODUCT = 'ThreatDetection';
+
+/** `Content-Type` of CEF bodies posted over HTTP. */
+export const CEF_CONTENT_TYPE = 'text/plain; charset=utf-8';
+
+/**
+ * Thrown by {@link createCefAdapter} for a configuration its transport cannot work with
+ * (HTTP without `endpoint`, UDP/TCP/TLS without `host`).
+ *
+ * @example
+ * ```ts
+ * try { createCefAdapter({ ...config, transport: 'TCP', host: undefined }, { egress }); }
+ * catch (err) { if (err instanceof InvalidCefConfigError) console.warn(err.message); }
+ * ```
+ */
+export class InvalidCefConfigError extends Error {
+  readonly code = 'SIEMGATE_CEF_CONFIG_INVALID';
+  constructor(detail: string) {
+    super(`invalid CEF destination: ${detail}`);
+    this.name = 'InvalidCefConfigError';
+  }
+}
+
+/**
+ * The HTTP body of a CEF batch: every record followed by one LF (`line\nline\n`), UTF-8. CEF lines never contain
+ * a raw line end (see `formatCef`), so every line is exactly one event.
+ *
+ * @example
+ * ```ts
+ * cefHttpBody(['CEF:0|a|b|1|x|y|0|', 'CEF:0|a|b|1|x|y|0|']); // "CEF:0|a|b|1|x|y|0|\nCEF:0|a|b|1|x|y|0|\n"
+ * ```
+ */
+export function cefHttpBody(records: readonly string[]): string {
+  return records.map((line) => `${line}\n`).join('');
+}
+
+/** What {@link postCefLines} needs to post one batch. */
+export interface CefPostSpec {
+  http: HttpDestination;
+  url: string;
+  /** Extra headers, e.g. `Authorization` and `X-SmartConnector-Id`. `Content-Type` is set here. */
+  headers: Record<string, string>;
+  /** Gzip the body (`Content-Encoding: gzip`). */
+  gzip: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * POSTs CEF lines as one `text/plain` body ({@link cefHttpBody}) and classifies the answer (2xx success, 401/403 auth,
+ * 429/503+Retry-After throttled, 5xx server, other 4xx rejected) or the error. Never throws.
+ *
+ * @example
+ * ```ts
+ * const result = await postCefLines(lines, { http, url, headers: { authorization: `Bearer ${token}` }, gzip: false });
+ * ```
+ */
+export async function postCefLines(records: readonly string[], spec: CefPostSpec): Promise<DeliveryResult> {
+  const started = performance.now();
+  if (records.length === 0) return { kind: 'success', ok: true, message: 'nothing to send', latencyMs: 0, recordCount: 0 };
+  try {
+    const answer = await spec.http.request({
+      url: spec.url,
+      method: 'POST',
+      headers: { ...spec.headers, 'content-type': CEF_CONTENT_TYPE },
+      body: cefHttpBody(records),
+      gzip: spec.gzip,
+      ...(spec.signal ? { signal: spec.signal } : {}),
+    });
+    return classifyAnswer(answer, records.length);
+  } catch (err) {
+    return classifyError(err, performance.now() - started, records.length);
+  }
+}
+
+/**
+ * Generic CEF destination (product documentation: "CEF (Generic) — any CEF-compatible SIEM via HTTP or Syslog").
+ * Records are CEF lines with `deviceVendor`/`deviceProduct` from the config (defaults RAXE / ThreatDetection) and
+ * Device Version = siemgate's version ({@link CEF_DEVICE_VERSION}).
+ *
+ * - `HTTP`: POST to `endpoint`, body = CEF lines each ended by LF, `Content-Type: text/plain; charset=utf-8`,
+ *   `Authorization: Bearer <token>` when a token is configured, optional gzip. Connection test: the shared HTTP test.
+ * - `UDP` / `TCP` / `TLS`: each CEF line inside an RFC 5424 header (PRI from `facility` and the event's syslog
+ *   severity) over the syslog transport: UDP datagrams, RFC 6587 octet counting on TCP, RFC 5425 on TLS.
+ *   Port defaults to 514 for UDP and 6514 for TCP/TLS, as the product documentation lists.
+ *
+ * @throws {@link InvalidCefConfigError} when the transport's endpoint or host is missing; InvalidSyslogFacilityError.
+ * @example
+ * ```ts
+ * const cef = createCefAdapter(
+ *   { type: 'CEF', transport: 'HTTP', endpoint: 'https://collector.company.com/cef', token, facility: 'local0',
+ *     deviceVendor: 'RAXE', deviceProduct: 'ThreatDetection' },
+ *   { egress },
+ * );
+ * const result = await cef.send(events.map((e) => cef.transform(e)));
+ * ```
+ */
+export function createCefAdapter(config: CefConfig, options: AdapterOptions): SiemAdapter<string> {
+  const transport = config.transport ?? 'HTTP';
+  const timeoutMs = resolveTimeoutMs(config.timeoutSeconds, options);
+  const hostname = options.hostname || osHostname();
+  const header: CefHeader = {
+    deviceVendor: config.deviceVendor ?? CEF_DEFAULT_VENDOR,
+    deviceProduct: config.deviceProduct ?? CEF_DEFAULT_PRODUCT,
+    deviceVersion: CEF_DEVICE_VERSION,
+  };
+
+  if (transport !== 'HTTP') {
+    if (!config.host) throw new InvalidCefConfigError(`host is required for transport ${transport}`);
+    return createSyslogCefAdapter({
+      type: 'CEF',
+      protocol: transport,
+      host: config.host,
+      port: config.port ?? (transport === 'UDP' ? SYSLOG_PORT : SYSLOG_TLS_PORT),
+      facility: parseFacility(config.facility ?? 'local0'),
+      format: 'RFC5424',
+      ...(transport === 'TLS' && config.tls ? { tls: config.tls } : {}),
+      timeoutMs,
+      hostname,
+      appName: DEFAULT_APP_NAME,
+      cef: header,
+      egress: options.egress,
+    });
+  }
+
+  if (!config.endpoint) throw new InvalidCefConfigError('endpoint is required for transport HTTP');
+  const endpoint = config.endpoint;
+  const http = new HttpDestination({ egress: options.egress, ...(config.tls ? { tls: config.tls } : {}), timeoutMs });
+  const headers: Record<string, string> = config.token ? { authorization: `Bearer ${config.token}` } : {};
+
+  const adapter: SiemAdapter<string> = {
+    type: 'CEF',
+    transform(event: SecurityEvent): string {
+      return formatCef(event, header, { deviceHostName: hostname });
+    },
+    send(records: string[], sendOptions?: SendOptions): Promise<DeliveryResult> {
+      return postCefLines(records, {
+        http,
+        url: endpoint,
+        headers,
+        gzip: config.gzip ?? false,
+        ...(sendOptions?.signal ? { signal: sendOptions.signal } : {}),
+      });
+    },
+    test(): Promise<ConnectionTestResult> {
+      return runConnectionTest(adapter);
+    },
+    close(): Promise<void> {
+      return http.close();
+    },
+  };
+  return adapter;
+}

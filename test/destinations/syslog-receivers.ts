@@ -1,0 +1,233 @@
+import { createSocket } from 'node:dgram';
+import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions as NodeTlsServerOptions } from 'node:tls';
+
+/**
+ * Real syslog receivers on 127.0.0.1 for the tests, with the framing parsed from the RFCs (not from our code):
+ * UDP (RFC 5426: one message per datagram), TCP and TLS (RFC 6587 §3.4.1 / RFC 5425 §4.3 octet counting:
+ * `SYSLOG-FRAME = MSG-LEN SP SYSLOG-MSG`, `MSG-LEN = NONZERO-DIGIT *DIGIT`).
+ */
+
+export interface ReceivedFrame {
+  /** The SYSLOG-MSG bytes exactly. */
+  bytes: Buffer;
+  /** 1-based number of the connection it came in on (always 1 for UDP). */
+  connection: number;
+}
+
+export interface SyslogReceiver {
+  port: number;
+  frames: ReceivedFrame[];
+  /** Framing violations seen (should stay empty). */
+  errors: string[];
+  /** Connections accepted so far (TCP/TLS). */
+  connections: number;
+  /** TLS: what each accepted connection presented. */
+  tlsSessions: { servername: string | false | null; authorized: boolean; clientCertCN?: string }[];
+  waitForFrames(n: number, timeoutMs?: number): Promise<ReceivedFrame[]>;
+  /** Destroys every open connection (the server keeps listening). */
+  dropConnections(): void;
+  close(): Promise<void>;
+}
+
+function waiterSet(frames: ReceivedFrame[]) {
+  const waiters: { n: number; resolve: () => void }[] = [];
+  return {
+    notify() {
+      for (const w of [...waiters]) {
+        if (frames.length >= w.n) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+    },
+    wait(n: number, timeoutMs = 5_000): Promise<ReceivedFrame[]> {
+      if (frames.length >= n) return Promise.resolve(frames);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`expected ${n} frames, got ${frames.length}`)), timeoutMs);
+        waiters.push({
+          n,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve(frames);
+          },
+        });
+      });
+    },
+  };
+}
+
+/** Starts a UDP syslog receiver: every datagram is one frame. */
+export async function startUdpReceiver(): Promise<SyslogReceiver> {
+  const socket = createSocket('udp4');
+  const frames: ReceivedFrame[] = [];
+  const waiters = waiterSet(frames);
+  socket.on('message', (msg) => {
+    frames.push({ bytes: Buffer.from(msg), connection: 1 });
+    waiters.notify();
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  return {
+    port,
+    frames,
+    errors: [],
+    connections: 0,
+    tlsSessions: [],
+    waitForFrames: waiters.wait,
+    dropConnections() {},
+    close: () => new Promise((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/** Splits an RFC 6587 octet-counted stream into frames; reports anything else as an error. */
+function octetCountingParser(onFrame: (bytes: Buffer) => void, onError: (e: string) => void) {
+  let buffer = Buffer.alloc(0);
+  return (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    for (;;) {
+      const sp = buffer.indexOf(0x20);
+      if (sp < 0) {
+        if (!/^\d*$/.test(buffer.toString('latin1'))) onError(`garbage before MSG-LEN: ${buffer.subarray(0, 20).toString('latin1')}`);
+        return;
+      }
+      const lenText = buffer.subarray(0, sp).toString('latin1');
+      if (!/^[1-9]\d*$/.test(lenText)) {
+        onError(`bad MSG-LEN ${JSON.stringify(lenText.slice(0, 20))}`);
+        buffer = Buffer.alloc(0);
+        return;
+      }
+      const len = Number(lenText);
+      if (buffer.length < sp + 1 + len) return;
+      onFrame(Buffer.from(buffer.subarray(sp + 1, sp + 1 + len)));
+      buffer = buffer.subarray(sp + 1 + len);
+    }
+  };
+}
+
+/** Starts a TCP (or, with `tls`, TLS) syslog receiver that parses octet-counted frames. */
+export async function startStreamReceiver(tls?: NodeTlsServerOptions): Promise<SyslogReceiver> {
+  const frames: ReceivedFrame[] = [];
+  const errors: string[] = [];
+  const sockets = new Set<Socket>();
+  const tlsSessions: SyslogReceiver['tlsSessions'] = [];
+  const waiters = waiterSet(frames);
+  let connections = 0;
+
+  const onSocket = (socket: Socket) => {
+    connections++;
+    const number = connections;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    if (tls) {
+      const t = socket as TLSSocket;
+      const cert = t.getPeerCertificate();
+      tlsSessions.push({
+        servername: t.servername,
+        authorized: t.authorized,
+        ...(cert && cert.subject ? { clientCertCN: String(cert.subject.CN) } : {}),
+      });
+    }
+    socket.on(
+      'data',
+      octetCountingParser(
+        (bytes) => {
+          frames.push({ bytes, connection: number });
+          waiters.notify();
+        },
+        (e) => errors.push(e),
+      ),
+    );
+  };
+
+  const server: Server = tls ? createTlsServer(tls, onSocket) : createTcpServer(onSocket);
+  if (tls) server.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    frames,
+    errors,
+    get connections() {
+      return connections;
+    },
+    tlsSessions,
+    waitForFrames: waiters.wait,
+    dropConnections() {
+      for (const s of sockets) s.destroy();
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A TCP server that accepts connections and never answers (a TLS client then waits for the ServerHello forever). */
+export async function startSilentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * RFC 5424 §6 ABNF as a regular expression:
+ * `<PRI>VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP STRUCTURED-DATA [SP MSG]`.
+ */
+const RFC5424 =
+  /^<(\d{1,3})>([1-9]\d{0,2}) (-|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})) ([\x21-\x7e]{1,255}) ([\x21-\x7e]{1,48}) ([\x21-\x7e]{1,128}) ([\x21-\x7e]{1,32}) (-|(?:\[[^\]]*\])+)(?: ([\s\S]*))?$/;
+
+export interface Rfc5424Message {
+  pri: number;
+  facility: number;
+  severity: number;
+  version: number;
+  timestamp: string;
+  hostname: string;
+  appName: string;
+  procId: string;
+  msgId: string;
+  structuredData: string;
+  msg: string;
+}
+
+export function parseRfc5424(text: string): Rfc5424Message {
+  const m = RFC5424.exec(text);
+  if (!m) throw new Error(`not an RFC 5424 message: ${text.slice(0, 120)}`);
+  const pri = Number(m[1]);
+  if (pri > 191) throw new Error(`PRI ${pri} out of range`);
+  return {
+    pri,
+    facility: Math.floor(pri / 8),
+    severity: pri % 8,
+    version: Number(m[2]),
+    timestamp: m[3]!,
+    hostname: m[4]!,
+    appName: m[5]!,
+    procId: m[6]!,
+    msgId: m[7]!,
+    structuredData: m[8]!,
+    msg: m[9] ?? '',
+  };
+}
