@@ -4,4 +4,5 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Exit explicitly: after `serve` shuts down, no pooled socket or timer may keep the process alive.
+process.exit(await main(process.argv.slice(2)));

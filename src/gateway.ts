@@ -9,8 +9,11 @@ import type { Kysely } from 'kysely';
 import { WebSocketServer } from 'ws';
 import { authenticate } from './auth/authenticate.js';
 import { SecretBox } from './crypto/secret-box.js';
+import { DeliveryEngine } from './delivery/delivery-engine.js';
 import { IntegrationTester } from './delivery/integration-tester.js';
+import { INGEST_PATH, handleIngest } from './http/ingest-endpoint.js';
 import { ErrorCode } from './errors.js';
+import { PayloadTooLargeError, readBody, sendJson } from './http/read-body.js';
 import { createLogger, type Logger } from './logger.js';
 import { EgressPolicy } from './net/egress-policy.js';
 import { createMaskError } from './plugins/mask-error.js';
@@ -43,16 +46,12 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** RFC 6455 close code 1012 "Service Restart": clients should reconnect later. */
+const WS_CLOSE_SERVICE_RESTART = 1012;
+
 /** GraphQL endpoint path, for HTTP and graphql-ws. */
 export const GRAPHQL_PATH = '/graphql';
 
-/** Why a request body was refused. */
-class PayloadTooLargeError extends Error {
-  readonly code = 'SIEMGATE_PAYLOAD_TOO_LARGE';
-  constructor(readonly limit: number) {
-    super(`Request body exceeds the limit of ${limit} bytes`);
-  }
-}
 
 /**
  * Opens the store (migrating it), then serves GraphQL over HTTP and graphql-ws, `/healthz` and `/readyz`.
@@ -72,7 +71,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   if (secretKey.generated) {
     log.warn({ keyFile: secretKey.path }, 'SIEMGATE_SECRET_KEY is not set: generated a key file beside the database. Back it up; without it stored secrets cannot be decrypted.');
   }
-  const db = openSqliteDatabase(settings.databasePath);
+  const db = openSqliteDatabase(settings.databasePath, { synchronous: settings.dbSynchronous });
   let store: Store;
   try {
     const applied = await migrateToLatest(db);
@@ -85,7 +84,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { token: bootstrapToken } = await store.bootstrap(settings.bootstrapToken);
 
   const egress = options.egress ?? new EgressPolicy({ allow: settings.egressAllow, denyPrivate: settings.egressDenyPrivate });
-  const services: GatewayServices = { store, tester: new IntegrationTester({ egress }) };
+  const engine = new DeliveryEngine({
+    store,
+    egress,
+    log,
+    retentionMs: settings.retentionDays * 86_400_000,
+    retryBaseMs: settings.retryBaseMs,
+    retryMaxMs: settings.retryMaxMs,
+  });
+  const services: GatewayServices = { store, tester: new IntegrationTester({ egress }), engine };
   const yoga = createGraphQLServer({ settings, log, services });
 
   const server = createServer((req, res) => {
@@ -108,6 +115,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       resolve();
     });
   });
+  await engine.start();
   const { port } = server.address() as AddressInfo;
   const host = settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host;
   log.info({ port, graphiql: settings.graphiql, database: settings.databasePath }, 'siemgate listening');
@@ -120,14 +128,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     bootstrapToken,
     close() {
       closed ??= (async () => {
-        await wsCleanup.dispose();
-        for (const client of wsServer.clients) client.terminate();
-        await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+        // 1. Stop intake: no new connections; idle keep-alive connections closed.
+        const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          setTimeout(() => server.closeAllConnections(), 5_000).unref();
-        });
+        await wsCleanup.dispose();
+        for (const client of wsServer.clients) client.close(WS_CLOSE_SERVICE_RESTART, 'Server shutting down');
+        // 2. Finish (or, after the deadline, hand back) the batches in flight.
+        await engine.stop(settings.shutdownTimeoutMs);
+        await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+        const force = setTimeout(() => server.closeAllConnections(), 2_000);
+        await httpClosed;
+        clearTimeout(force);
         await destroyDatabase(db);
       })();
       return closed;
@@ -165,6 +176,7 @@ function createGraphQLServer({ settings, log, services }: { settings: Settings; 
         tenant: services.store.tenant(principal.organization.id),
         actor: { keyId: principal.keyId, name: principal.keyName },
         services,
+        cache: {},
       };
     },
     plugins: [
@@ -242,6 +254,9 @@ async function handleHttp(
       return sendJson(res, 503, { status: 'unavailable', reason: 'database does not answer' });
     }
   }
+  if (url.pathname === INGEST_PATH) {
+    return handleIngest(req, res, { store, log, maxBodyBytes: settings.maxIngestBytes, maxEvents: settings.maxIngestEvents });
+  }
   if (url.pathname !== GRAPHQL_PATH) return sendJson(res, 404, { error: 'not found' });
 
   let body: Buffer | undefined;
@@ -274,33 +289,3 @@ async function handleHttp(
   res.end();
 }
 
-/** Reads a request body, refusing more than `limit` bytes (by Content-Length up front, or while streaming). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > limit) {
-    req.resume();
-    return Promise.reject(new PayloadTooLargeError(limit));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new PayloadTooLargeError(limit));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}

@@ -40,6 +40,23 @@ export interface Settings {
   egressDenyPrivate: boolean;
   /** `SIEMGATE_LOG_LEVEL`: pino level. @default "info" */
   logLevel: string;
+  /** `SIEMGATE_MAX_INGEST_BYTES`: the largest `POST /v1/events` body. @default 10485760 (10 MiB) */
+  maxIngestBytes: number;
+  /** `SIEMGATE_MAX_INGEST_EVENTS`: the most events in one `POST /v1/events`. @default 10000 */
+  maxIngestEvents: number;
+  /** `SIEMGATE_RETENTION_DAYS`: undelivered events older than this go to dead letters. @default 7 */
+  retentionDays: number;
+  /** `SIEMGATE_RETRY_BASE_MS`: first retry backoff step. @default 1000 */
+  retryBaseMs: number;
+  /** `SIEMGATE_RETRY_MAX_MS`: longest backoff while a SIEM stays down. @default 300000 (5 minutes) */
+  retryMaxMs: number;
+  /** `SIEMGATE_SHUTDOWN_TIMEOUT_MS`: on SIGTERM, how long in-flight batches may finish before they are handed back. @default 10000 */
+  shutdownTimeoutMs: number;
+  /**
+   * `SIEMGATE_DB_SYNCHRONOUS`: `FULL` (every commit survives power loss) or `NORMAL` (survives a process
+   * crash, may lose the last commits on power loss; faster). @default "FULL"
+   */
+  dbSynchronous: 'FULL' | 'NORMAL';
 }
 
 const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false };
@@ -56,6 +73,13 @@ function parseInteger(name: string, raw: string | undefined, fallback: number, m
   if (!/^\d+$/.test(raw.trim())) throw new SettingsError(name, `expected a whole number, got ${JSON.stringify(raw)}`);
   const value = Number(raw.trim());
   if (value < min || value > max) throw new SettingsError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function parseChoice<T extends string>(name: string, raw: string | undefined, choices: readonly T[], fallback: T): T {
+  if (raw === undefined || raw === '') return fallback;
+  const value = raw.trim().toUpperCase() as T;
+  if (!choices.includes(value)) throw new SettingsError(name, `expected one of ${choices.join(', ')}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -103,6 +127,13 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
     egressAllow,
     egressDenyPrivate: parseBoolean('SIEMGATE_EGRESS_DENY_PRIVATE', env.SIEMGATE_EGRESS_DENY_PRIVATE, false),
     logLevel: env.SIEMGATE_LOG_LEVEL?.trim() || 'info',
+    maxIngestBytes: parseInteger('SIEMGATE_MAX_INGEST_BYTES', env.SIEMGATE_MAX_INGEST_BYTES, 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxIngestEvents: parseInteger('SIEMGATE_MAX_INGEST_EVENTS', env.SIEMGATE_MAX_INGEST_EVENTS, 10_000, 1, 1_000_000),
+    retentionDays: parseInteger('SIEMGATE_RETENTION_DAYS', env.SIEMGATE_RETENTION_DAYS, 7, 1, 3650),
+    retryBaseMs: parseInteger('SIEMGATE_RETRY_BASE_MS', env.SIEMGATE_RETRY_BASE_MS, 1000, 1, 600_000),
+    retryMaxMs: parseInteger('SIEMGATE_RETRY_MAX_MS', env.SIEMGATE_RETRY_MAX_MS, 300_000, 1, 86_400_000),
+    shutdownTimeoutMs: parseInteger('SIEMGATE_SHUTDOWN_TIMEOUT_MS', env.SIEMGATE_SHUTDOWN_TIMEOUT_MS, 10_000, 0, 600_000),
+    dbSynchronous: parseChoice('SIEMGATE_DB_SYNCHRONOUS', env.SIEMGATE_DB_SYNCHRONOUS, ['FULL', 'NORMAL'] as const, 'FULL'),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-22T0001-initial.js';
+import * as delivery from './2026-11-22T0002-delivery.js';
 
 /**
  * Every migration, by name. Names sort in the order they apply (date-prefixed). Listed statically
@@ -8,4 +9,5 @@ import * as initial from './2026-11-22T0001-initial.js';
  */
 export const migrations: Record<string, Migration> = {
   '2026-11-22T0001-initial': initial,
+  '2026-11-22T0002-delivery': delivery,
 };

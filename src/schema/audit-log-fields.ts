@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AuditEntry, AuditPage } from '../store/tenant-store.js';
 import { builder } from './builder.js';
+import { PageInfoRef } from './page-info.js';
 
 const AuditLogEntryRef = builder.objectRef<AuditEntry>('AuditLogEntry').implement({
   description: 'One change, with secrets replaced by [REDACTED].',
@@ -18,15 +19,6 @@ const AuditLogEntryRef = builder.objectRef<AuditEntry>('AuditLogEntry').implemen
 
 const AuditLogEdgeRef = builder.objectRef<{ node: AuditEntry; cursor: string }>('AuditLogEdge').implement({
   fields: (t) => ({ node: t.field({ type: AuditLogEntryRef, resolve: (e) => e.node }), cursor: t.exposeString('cursor') }),
-});
-
-const PageInfoRef = builder.objectRef<{ hasNextPage: boolean; endCursor: string | null }>('PageInfo').implement({
-  fields: (t) => ({
-    hasNextPage: t.exposeBoolean('hasNextPage'),
-    hasPreviousPage: t.boolean({ resolve: () => false }),
-    startCursor: t.string({ nullable: true, resolve: () => null }),
-    endCursor: t.string({ nullable: true, resolve: (p) => p.endCursor }),
-  }),
 });
 
 const AuditLogConnectionRef = builder.objectRef<AuditPage>('AuditLogConnection').implement({

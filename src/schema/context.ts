@@ -1,11 +1,14 @@
 import type { Store, Principal } from '../store/store.js';
 import type { Actor, TenantStore } from '../store/tenant-store.js';
 import type { IntegrationTester } from '../delivery/integration-tester.js';
+import type { DeliveryEngine } from '../delivery/delivery-engine.js';
+import type { DeliveryCounters } from '../store/tenant-store.js';
 
 /** The services resolvers call. Resolvers stay thin: no SQL, no sockets, only calls into these. */
 export interface GatewayServices {
   store: Store;
   tester: IntegrationTester;
+  engine: DeliveryEngine;
 }
 
 /**
@@ -19,4 +22,6 @@ export interface GatewayContext {
   /** Who the audit log names for changes made in this operation. */
   actor: Actor;
   services: GatewayServices;
+  /** Per-operation cache, so a list of integrations loads delivery counters once, not once per row. */
+  cache: { counters?: Promise<Map<string, DeliveryCounters>> };
 }

@@ -6,6 +6,7 @@ import './integration-fields.js';
 import './api-key-fields.js';
 import './audit-log-fields.js';
 import './viewer-fields.js';
+import './delivery-fields.js';
 
 builder.queryType({});
 builder.mutationType({});

@@ -1,3 +1,4 @@
+import type { RoutingFilter } from '../delivery/routing.js';
 import type { UpdateIntegrationInput } from '../store/tenant-store.js';
 import { builder } from './builder.js';
 import { CreateSiemIntegrationInput, UpdateSiemIntegrationInput, oneOfMember } from './integration-inputs.js';
@@ -22,6 +23,13 @@ const SiemTestResultRef = builder
 
 /** GraphQL passes explicit nulls; for these fields null means "leave unchanged", except customerId where it clears. */
 const definedOrUndefined = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
+
+function cleanFilter(filter: { minSeverity?: string | null; eventTypes?: string[] | null }): RoutingFilter | null {
+  const out: RoutingFilter = {};
+  if (filter.minSeverity) out.minSeverity = filter.minSeverity as RoutingFilter['minSeverity'];
+  if (filter.eventTypes?.length) out.eventTypes = filter.eventTypes;
+  return Object.keys(out).length ? out : null;
+}
 
 builder.queryFields((t) => ({
   siemIntegrations: t.field({
@@ -63,6 +71,7 @@ builder.mutationFields((t) => ({
           enabled: definedOrUndefined(input.enabled),
           customerId: input.customerId ?? null,
           batching: input.batching ?? undefined,
+          filter: input.filter ? cleanFilter(input.filter) : null,
         },
         ctx.actor,
       );
@@ -82,6 +91,7 @@ builder.mutationFields((t) => ({
           ? Object.fromEntries(Object.entries(input.batching).filter(([, v]) => v !== null && v !== undefined))
           : undefined,
       };
+      if (input.filter !== undefined) patch.filter = input.filter === null ? null : cleanFilter(input.filter);
       if (input.config) {
         const [type, config] = oneOfMember(input.config as Record<string, unknown>);
         patch.type = type;

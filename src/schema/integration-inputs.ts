@@ -5,6 +5,7 @@ import {
   retryCountRule, secretRule, streamNameRule, tenantIdRule, textRule, timeoutSecondsRule, urlRule,
 } from '../destinations/config-rules.js';
 import { builder } from './builder.js';
+import { RoutingFilterInput } from './routing-types.js';
 import {
   CefTransportEnum, SiemIntegrationTypeEnum, SyslogFormatEnum, SyslogProtocolEnum, WebhookSignatureSchemeEnum,
 } from './integration-types.js';
@@ -195,6 +196,7 @@ export const CreateSiemIntegrationInput = builder.inputType('CreateSiemIntegrati
     enabled: t.boolean({ defaultValue: true }),
     customerId: t.string({ description: 'Route only this customer\'s events here; unset receives every event.', validate: customerIdRule }),
     batching: t.field({ type: BatchingInput }),
+    filter: t.field({ type: RoutingFilterInput, description: 'Only events passing this filter are delivered here.' }),
   }),
 });
 
@@ -206,9 +208,11 @@ export const UpdateSiemIntegrationInput = builder.inputType('UpdateSiemIntegrati
     enabled: t.boolean(),
     customerId: t.string({ description: 'Explicit null makes the integration global again.', validate: customerIdRule }),
     batching: t.field({ type: BatchingUpdateInput }),
+    filter: t.field({ type: RoutingFilterInput, description: 'Explicit null removes the filter.' }),
   }),
 });
 INPUT_TYPE_PATHS.CreateSiemIntegrationInput = 'input';
+INPUT_TYPE_PATHS.RoutingFilterInput = 'input.filter';
 INPUT_TYPE_PATHS.UpdateSiemIntegrationInput = 'input';
 
 /** Reads the one oneOf member: `{ splunk: {...} }` → `['SPLUNK', {...}]`. */

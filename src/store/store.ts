@@ -4,7 +4,8 @@ import { Role, hashApiToken, type Role as RoleType } from '../auth/api-token.js'
 import type { SecretBox } from '../crypto/secret-box.js';
 import { RecordNotFoundError, asStoreError } from './store-errors.js';
 import type { Database } from './tables.js';
-import { TenantStore, type Actor, type ApiKeyRecord } from './tenant-store.js';
+import type { AppendedEvent } from './event-log.js';
+import { TenantStore, type Actor, type ApiKeyRecord, type StoreNotifier } from './tenant-store.js';
 
 export interface Organization {
   id: string;
@@ -48,15 +49,38 @@ export class InvalidSlugError extends Error {
  * ```
  */
 export class Store {
+  readonly #listeners: StoreNotifier[] = [];
+  readonly #shared: { db: Kysely<Database>; box: SecretBox; now: () => Date; notify: StoreNotifier };
+
   constructor(
     readonly db: Kysely<Database>,
-    private readonly box: SecretBox,
+    readonly box: SecretBox,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    const listeners = this.#listeners;
+    this.#shared = {
+      db,
+      box,
+      now,
+      notify: {
+        eventsAppended: (org: string, events: AppendedEvent[]) => listeners.forEach((l) => l.eventsAppended(org, events)),
+        integrationChanged: (org: string, id: string) => listeners.forEach((l) => l.integrationChanged(org, id)),
+      },
+    };
+  }
 
   /** The store of one organisation. */
   tenant(organizationId: string): TenantStore {
-    return new TenantStore(this.db, this.box, organizationId, this.now);
+    return new TenantStore(this.#shared, organizationId);
+  }
+
+  /** Subscribes to committed changes (the delivery engine uses this to wake up). Returns an unsubscribe function. */
+  subscribe(listener: StoreNotifier): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      const i = this.#listeners.indexOf(listener);
+      if (i >= 0) this.#listeners.splice(i, 1);
+    };
   }
 
   /**

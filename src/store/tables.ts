@@ -40,6 +40,8 @@ export interface SiemIntegrationsTable {
   last_event_at: string | null;
   created_at: string;
   updated_at: string;
+  /** JSON { minSeverity, eventTypes } or null. */
+  filter: string | null;
 }
 
 export interface AuditLogTable {
@@ -54,7 +56,48 @@ export interface AuditLogTable {
   created_at: string;
 }
 
+export interface EventsTable {
+  seq: Generated<number>;
+  organization_id: string;
+  event_id: string;
+  customer_id: string | null;
+  type: string;
+  severity_rank: number;
+  payload: string;
+  received_at: string;
+}
+
+export interface DeliveryStateTable {
+  integration_id: string;
+  organization_id: string;
+  cursor_seq: number;
+  delivered: number;
+  succeeded_attempts: number;
+  failed_attempts: number;
+  dead_lettered: number;
+  updated_at: string;
+}
+
+export interface DeadLettersTable {
+  id: string;
+  organization_id: string;
+  integration_id: string;
+  event_seq: number;
+  event_id: string;
+  payload: string;
+  reason: string;
+  error: string;
+  http_status: number | null;
+  status: string;
+  attempts: number;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
+  events: EventsTable;
+  delivery_state: DeliveryStateTable;
+  dead_letters: DeadLettersTable;
   organizations: OrganizationsTable;
   api_keys: ApiKeysTable;
   siem_integrations: SiemIntegrationsTable;

@@ -6,6 +6,10 @@ import {
   DestinationConfigError, SECRET_FIELDS, joinSecrets, mergeConfig, parseDestinationConfig, splitSecrets,
 } from '../destinations/destination-config.js';
 import type { DestinationConfig, SiemIntegrationType } from '../destinations/types.js';
+import type { RoutingFilter } from '../delivery/routing.js';
+import type { SecurityEvent } from '../events/security-event.js';
+import { errorTrackingUpdate, type DeliveryOutcomeUpdate } from './error-tracking.js';
+import { appendEvents, headSeq, type AppendedEvent } from './event-log.js';
 import { REDACTED, redactSecrets } from './redact.js';
 import { InvalidInputError, RecordNotFoundError, asStoreError } from './store-errors.js';
 import type { Database, SiemIntegrationsTable } from './tables.js';
@@ -44,6 +48,8 @@ export interface SiemIntegrationRecord {
   /** Which secret fields are set (dotted paths, e.g. `token`, `tls.clientKey`). */
   secretFields: string[];
   batching: Batching;
+  /** Optional routing filter (minimum severity, event types). */
+  filter: RoutingFilter | null;
   errorCount: number;
   lastError: string | null;
   lastErrorAt: Date | null;
@@ -60,6 +66,7 @@ export interface CreateIntegrationInput {
   enabled?: boolean;
   customerId?: string | null;
   batching?: Partial<Batching>;
+  filter?: RoutingFilter | null;
 }
 
 export interface UpdateIntegrationInput {
@@ -71,6 +78,8 @@ export interface UpdateIntegrationInput {
   /** `null` clears it (the integration then receives every customer's events). */
   customerId?: string | null;
   batching?: Partial<Batching>;
+  /** `null` removes the filter. */
+  filter?: RoutingFilter | null;
 }
 
 export interface IntegrationFilter {
@@ -89,6 +98,8 @@ export interface ApiKeyRecord {
   lastUsedAt: Date | null;
   revokedAt: Date | null;
 }
+
+export type { DeliveryOutcomeUpdate };
 
 export interface AuditEntry {
   id: string;
@@ -109,11 +120,38 @@ export interface AuditPage {
   endCursor: string | null;
 }
 
-/** Result of a delivery attempt or connection test, for error tracking. */
-export type DeliveryOutcomeUpdate =
-  /** `eventsDelivered: false` for a connection test: it resets errors but is not a delivered event. */
-  | { success: true; at?: Date; eventsDelivered?: boolean }
-  | { success: false; error: string; at?: Date };
+
+/** Cumulative delivery counters of one integration (kept in the store, so they survive restarts). */
+export interface DeliveryCounters {
+  cursorSeq: number;
+  delivered: number;
+  succeededAttempts: number;
+  failedAttempts: number;
+  deadLettered: number;
+}
+
+export interface DeadLetterRecord {
+  id: string;
+  integrationId: string;
+  eventId: string;
+  /** The canonical event as stored. */
+  event: Record<string, unknown>;
+  /** `rejected`: the SIEM refused the payload; `expired`: older than the retention before it could be delivered. */
+  reason: 'rejected' | 'expired';
+  error: string;
+  httpStatus: number | null;
+  /** `dead`: kept; `replaying`: queued to be sent again. */
+  status: 'dead' | 'replaying';
+  attempts: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface DeadLetterPage {
+  edges: { node: DeadLetterRecord; cursor: string }[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
 
 /** Audit actions, as stored and delivered. */
 export const AuditAction = {
@@ -124,8 +162,22 @@ export const AuditAction = {
   API_KEY_REVOKED: 'api_key.revoked',
 } as const;
 
-/** Error text kept in `lastError` is bounded. */
-const MAX_LAST_ERROR_LENGTH = 1000;
+/** Human-readable names of audit events as they are delivered to SIEMs. */
+const AUDIT_EVENT_NAMES: Record<string, string> = {
+  'siem.integration.created': 'SIEM integration created',
+  'siem.integration.updated': 'SIEM integration updated',
+  'siem.integration.deleted': 'SIEM integration deleted',
+  'api_key.created': 'API key created',
+  'api_key.revoked': 'API key revoked',
+  'siem.dead_letters.replayed': 'Dead letters replayed',
+};
+
+/** How the store tells the delivery engine about changes, after they commit. */
+export interface StoreNotifier {
+  eventsAppended(organizationId: string, events: AppendedEvent[]): void;
+  integrationChanged(organizationId: string, integrationId: string): void;
+}
+
 
 const iso = (d: Date) => d.toISOString();
 const dateOrNull = (s: string | null) => (s === null ? null : new Date(s));
@@ -144,12 +196,20 @@ const dateOrNull = (s: string | null) => (s === null ? null : new Date(s));
  * ```
  */
 export class TenantStore {
+  private readonly db: Kysely<Database>;
+  private readonly box: SecretBox;
+  private readonly now: () => Date;
+  private readonly notify: StoreNotifier;
+
   constructor(
-    private readonly db: Kysely<Database>,
-    private readonly box: SecretBox,
+    shared: { db: Kysely<Database>; box: SecretBox; now: () => Date; notify: StoreNotifier },
     readonly organizationId: string,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.db = shared.db;
+    this.box = shared.box;
+    this.now = shared.now;
+    this.notify = shared.notify;
+  }
 
   // ── integrations ────────────────────────────────────────────────────────────
 
@@ -214,11 +274,15 @@ export class TenantStore {
       last_event_at: null,
       created_at: now,
       updated_at: now,
+      filter: input.filter ? JSON.stringify(input.filter) : null,
     };
     await this.write(async (trx) => {
       await trx.insertInto('siem_integrations').values(row).execute();
-      await this.audit(trx, actor, AuditAction.INTEGRATION_CREATED, 'SiemIntegration', id, { after: auditView(row, config) });
+      // A new integration receives events from now on.
+      await trx.insertInto('delivery_state').values({ integration_id: id, organization_id: this.organizationId, cursor_seq: await headSeq(trx), delivered: 0, succeeded_attempts: 0, failed_attempts: 0, dead_lettered: 0, updated_at: now }).execute();
+      return this.audit(trx, actor, AuditAction.INTEGRATION_CREATED, 'SiemIntegration', id, { after: auditView(row, config) });
     });
+    this.notify.integrationChanged(this.organizationId, id);
     return toIntegrationRecord(row);
   }
 
@@ -254,6 +318,7 @@ export class TenantStore {
         flush_interval_seconds: input.batching?.flushIntervalSeconds ?? row.flush_interval_seconds,
         retry_count: input.batching?.retryCount ?? row.retry_count,
         timeout_seconds: input.batching?.timeoutSeconds ?? row.timeout_seconds,
+        filter: input.filter === undefined ? row.filter : input.filter === null ? null : JSON.stringify(input.filter),
         updated_at: iso(this.now()),
       };
       const changes = diffViews(auditView(row, stored), auditView(next, config), changedSecretPaths(stored, config));
@@ -262,14 +327,19 @@ export class TenantStore {
         .set({
           name: next.name, enabled: next.enabled, customer_id: next.customer_id, config: next.config, secrets: next.secrets,
           batch_size: next.batch_size, flush_interval_seconds: next.flush_interval_seconds, retry_count: next.retry_count,
-          timeout_seconds: next.timeout_seconds, updated_at: next.updated_at,
+          timeout_seconds: next.timeout_seconds, filter: next.filter, updated_at: next.updated_at,
         })
         .where('id', '=', id)
         .where('organization_id', '=', this.organizationId)
         .execute();
-      await this.audit(trx, actor, AuditAction.INTEGRATION_UPDATED, 'SiemIntegration', id, changes);
+      if (row.enabled === 0 && next.enabled === 1) {
+        // Disabled integrations receive nothing while disabled: resume from the head of the log.
+        await trx.updateTable('delivery_state').set({ cursor_seq: await headSeq(trx), updated_at: next.updated_at }).where('integration_id', '=', id).execute();
+      }
       updated = next;
+      return this.audit(trx, actor, AuditAction.INTEGRATION_UPDATED, 'SiemIntegration', id, changes);
     });
+    this.notify.integrationChanged(this.organizationId, id);
     return toIntegrationRecord(updated!);
   }
 
@@ -279,8 +349,11 @@ export class TenantStore {
       const row = await this.selectIntegration(trx, id);
       if (!row) throw new RecordNotFoundError('SiemIntegration', id);
       await trx.deleteFrom('siem_integrations').where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
-      await this.audit(trx, actor, AuditAction.INTEGRATION_DELETED, 'SiemIntegration', id, { before: auditView(row, this.decryptConfig(row)) });
+      await trx.deleteFrom('delivery_state').where('integration_id', '=', id).execute();
+      await trx.deleteFrom('dead_letters').where('integration_id', '=', id).where('organization_id', '=', this.organizationId).execute();
+      return this.audit(trx, actor, AuditAction.INTEGRATION_DELETED, 'SiemIntegration', id, { before: auditView(row, this.decryptConfig(row)) });
     });
+    this.notify.integrationChanged(this.organizationId, id);
     return id;
   }
 
@@ -290,23 +363,112 @@ export class TenantStore {
    * `error` must already be free of secrets (adapters guarantee it).
    */
   async recordDeliveryOutcome(id: string, outcome: DeliveryOutcomeUpdate): Promise<SiemIntegrationRecord> {
-    const at = iso(outcome.at ?? this.now());
-    const q = this.db.updateTable('siem_integrations').where('id', '=', id).where('organization_id', '=', this.organizationId);
-    const result = outcome.success
-      ? await this.run(() =>
-          q.set(outcome.eventsDelivered === false ? { error_count: 0, last_error: null } : { error_count: 0, last_error: null, last_event_at: at }).executeTakeFirst(),
-        )
-      : await this.run(() =>
-          q
-            .set((eb) => ({
-              error_count: eb('error_count', '+', 1),
-              last_error: outcome.error.slice(0, MAX_LAST_ERROR_LENGTH),
-              last_error_at: at,
-            }))
-            .executeTakeFirst(),
-        );
+    const result = await this.run(() =>
+      this.db
+        .updateTable('siem_integrations')
+        .set(errorTrackingUpdate(outcome, outcome.at ?? this.now()) as never)
+        .where('id', '=', id)
+        .where('organization_id', '=', this.organizationId)
+        .executeTakeFirst(),
+    );
     if (result.numUpdatedRows === 0n) throw new RecordNotFoundError('SiemIntegration', id);
     return this.getIntegration(id);
+  }
+
+  // ── events and delivery ─────────────────────────────────────────────────────
+
+  /**
+   * Stores validated events in the organisation's log: committed before this resolves, so an
+   * acknowledged event survives a crash. Ids already stored are skipped (idempotent re-sends).
+   */
+  async ingest(events: readonly SecurityEvent[]): Promise<{ accepted: number; duplicates: number }> {
+    let duplicates = 0;
+    await this.write(async (trx) => {
+      const result = await appendEvents(trx, this.organizationId, events, this.now());
+      duplicates = result.duplicates;
+      return result.appended;
+    });
+    return { accepted: events.length, duplicates };
+  }
+
+  /** Delivery counters of one integration. @throws RecordNotFoundError */
+  async deliveryState(integrationId: string): Promise<DeliveryCounters> {
+    const row = await this.db
+      .selectFrom('delivery_state')
+      .selectAll()
+      .where('integration_id', '=', integrationId)
+      .where('organization_id', '=', this.organizationId)
+      .executeTakeFirst();
+    if (!row) throw new RecordNotFoundError('SiemIntegration', integrationId);
+    return toCounters(row);
+  }
+
+  /** Delivery counters of every integration of the organisation, by integration id. */
+  async deliveryStates(): Promise<Map<string, DeliveryCounters>> {
+    const rows = await this.db.selectFrom('delivery_state').selectAll().where('organization_id', '=', this.organizationId).execute();
+    return new Map(rows.map((r) => [r.integration_id, toCounters(r)]));
+  }
+
+  /** Dead letters of an integration, oldest first, as a page. @throws RecordNotFoundError */
+  async deadLetters(integrationId: string, options: { first: number; after?: string | null }): Promise<DeadLetterPage> {
+    await this.getIntegration(integrationId);
+    let q = this.db
+      .selectFrom('dead_letters')
+      .selectAll()
+      .where('integration_id', '=', integrationId)
+      .where('organization_id', '=', this.organizationId);
+    if (options.after) {
+      const seq = Number(Buffer.from(options.after, 'base64url').toString('utf8').replace(/^dl:/, ''));
+      if (!Number.isSafeInteger(seq)) throw new InvalidInputError([{ path: 'after', message: 'is not a cursor from this connection' }]);
+      q = q.where('event_seq', '>', seq);
+    }
+    const rows = await q.orderBy('event_seq').limit(options.first + 1).execute();
+    const page = rows.slice(0, options.first);
+    const cursorOf = (seq: number) => Buffer.from(`dl:${seq}`, 'utf8').toString('base64url');
+    return {
+      edges: page.map((r) => ({
+        cursor: cursorOf(r.event_seq),
+        node: {
+          id: r.id,
+          integrationId: r.integration_id,
+          eventId: r.event_id,
+          event: JSON.parse(r.payload) as Record<string, unknown>,
+          reason: r.reason as DeadLetterRecord['reason'],
+          error: r.error,
+          httpStatus: r.http_status,
+          status: r.status as DeadLetterRecord['status'],
+          attempts: r.attempts,
+          createdAt: new Date(r.created_at),
+          updatedAt: new Date(r.updated_at),
+        },
+      })),
+      hasNextPage: rows.length > options.first,
+      endCursor: page.length ? cursorOf(page.at(-1)!.event_seq) : null,
+    };
+  }
+
+  /**
+   * Queues an integration's dead letters to be sent again (ahead of new events). Returns how many.
+   * Writes `siem.dead_letters.replayed`. @throws RecordNotFoundError
+   */
+  async replayDeadLetters(integrationId: string, actor: Actor): Promise<number> {
+    let count = 0;
+    await this.write(async (trx) => {
+      const row = await this.selectIntegration(trx, integrationId);
+      if (!row) throw new RecordNotFoundError('SiemIntegration', integrationId);
+      const result = await trx
+        .updateTable('dead_letters')
+        .set({ status: 'replaying', updated_at: iso(this.now()) })
+        .where('integration_id', '=', integrationId)
+        .where('organization_id', '=', this.organizationId)
+        .where('status', '=', 'dead')
+        .executeTakeFirst();
+      count = Number(result.numUpdatedRows);
+      if (count === 0) return [];
+      return this.audit(trx, actor, 'siem.dead_letters.replayed', 'SiemIntegration', integrationId, { count });
+    });
+    if (count > 0) this.notify.integrationChanged(this.organizationId, integrationId);
+    return count;
   }
 
   // ── API keys ────────────────────────────────────────────────────────────────
@@ -336,7 +498,7 @@ export class TenantStore {
     };
     await this.write(async (trx) => {
       await trx.insertInto('api_keys').values(row).execute();
-      await this.audit(trx, actor, AuditAction.API_KEY_CREATED, 'ApiKey', row.id, { after: { name: row.name, role: row.role, tokenPrefix: row.token_prefix } });
+      return this.audit(trx, actor, AuditAction.API_KEY_CREATED, 'ApiKey', row.id, { after: { name: row.name, role: row.role, tokenPrefix: row.token_prefix } });
     });
     return { key: toApiKeyRecord(row), token };
   }
@@ -349,12 +511,12 @@ export class TenantStore {
       if (!row) throw new RecordNotFoundError('ApiKey', id);
       if (row.revoked_at) {
         result = toApiKeyRecord(row);
-        return;
+        return [];
       }
       const revokedAt = iso(this.now());
       await trx.updateTable('api_keys').set({ revoked_at: revokedAt }).where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
-      await this.audit(trx, actor, AuditAction.API_KEY_REVOKED, 'ApiKey', id, { before: { name: row.name, role: row.role, tokenPrefix: row.token_prefix } });
       result = toApiKeyRecord({ ...row, revoked_at: revokedAt });
+      return this.audit(trx, actor, AuditAction.API_KEY_REVOKED, 'ApiKey', id, { before: { name: row.name, role: row.role, tokenPrefix: row.token_prefix } });
     });
     return result!;
   }
@@ -406,25 +568,45 @@ export class TenantStore {
     return joinSecrets(publicConfig, secrets);
   }
 
-  private async audit(trx: Transaction<Database>, actor: Actor, action: string, targetType: string, targetId: string, changes: Record<string, unknown>) {
+  /**
+   * Writes an audit entry and, in the same transaction, enters it into the organisation's event log:
+   * the gateway's own audit trail is delivered to its SIEMs like any other event (secrets redacted).
+   */
+  private async audit(trx: Transaction<Database>, actor: Actor, action: string, targetType: string, targetId: string, changes: Record<string, unknown>): Promise<AppendedEvent[]> {
+    const at = this.now();
+    const id = randomUUID();
+    const redacted = redactSecrets(changes);
     await trx
       .insertInto('audit_log')
       .values({
-        id: randomUUID(),
+        id,
         organization_id: this.organizationId,
         action,
         actor_key_id: actor.keyId,
         actor_name: actor.name,
         target_type: targetType,
         target_id: targetId,
-        changes: JSON.stringify(redactSecrets(changes)),
-        created_at: iso(this.now()),
+        changes: JSON.stringify(redacted),
+        created_at: iso(at),
       })
       .execute();
+    const event: SecurityEvent = {
+      id,
+      time: at,
+      type: action,
+      name: AUDIT_EVENT_NAMES[action] ?? action,
+      severity: action.endsWith('.deleted') || action.endsWith('.revoked') ? 'MEDIUM' : 'LOW',
+      outcome: 'success',
+      data: { targetType, targetId, actor: { keyId: actor.keyId, name: actor.name }, changes: redacted },
+    };
+    const { appended } = await appendEvents(trx, this.organizationId, [event], at);
+    return appended;
   }
 
-  private async write(fn: (trx: Transaction<Database>) => Promise<void>): Promise<void> {
-    await this.run(() => this.db.transaction().execute(fn));
+  /** Runs a write transaction; events it appended are announced to the delivery engine after commit. */
+  private async write(fn: (trx: Transaction<Database>) => Promise<AppendedEvent[] | void>): Promise<void> {
+    const appended = await this.run(() => this.db.transaction().execute(fn));
+    if (appended && appended.length > 0) this.notify.eventsAppended(this.organizationId, appended);
   }
 
   private async run<T>(fn: () => Promise<T>): Promise<T> {
@@ -474,6 +656,17 @@ function toIntegrationRecord(row: Selectable<SiemIntegrationsTable>): SiemIntegr
     lastEventAt: dateOrNull(row.last_event_at),
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
+    filter: row.filter ? (JSON.parse(row.filter) as RoutingFilter) : null,
+  };
+}
+
+function toCounters(row: { cursor_seq: number; delivered: number; succeeded_attempts: number; failed_attempts: number; dead_lettered: number }): DeliveryCounters {
+  return {
+    cursorSeq: Number(row.cursor_seq),
+    delivered: Number(row.delivered),
+    succeededAttempts: Number(row.succeeded_attempts),
+    failedAttempts: Number(row.failed_attempts),
+    deadLettered: Number(row.dead_lettered),
   };
 }
 

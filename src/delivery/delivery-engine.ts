@@ -1,0 +1,217 @@
+import { createSiemAdapter } from '../destinations/create-siem-adapter.js';
+import type { AdapterOptions, DestinationConfig, SiemAdapter } from '../destinations/types.js';
+import type { Logger } from '../logger.js';
+import type { EgressPolicy } from '../net/egress-policy.js';
+import { DeliveryStore, type DeliveryTarget } from '../store/delivery-store.js';
+import type { AppendedEvent } from '../store/event-log.js';
+import type { Store } from '../store/store.js';
+import type { DeliveryCounters, SiemIntegrationRecord } from '../store/tenant-store.js';
+import { IntegrationWorker, type DeliveryAttempt } from './integration-worker.js';
+import { routes } from './routing.js';
+import { StatusHub } from './status-hub.js';
+
+/** Options of {@link DeliveryEngine}. */
+export interface DeliveryEngineOptions {
+  store: Store;
+  egress: EgressPolicy;
+  log: Logger;
+  /** Undelivered events older than this go to dead letters. @default 7 days */
+  retentionMs?: number;
+  /** First retry backoff step. @default 1000 */
+  retryBaseMs?: number;
+  /** Longest backoff while a destination stays down. @default 300000 (5 minutes) */
+  retryMaxMs?: number;
+  /** Least time between two progress-only status messages of one integration (error changes go out at once). @default 250 */
+  statusIntervalMs?: number;
+  /** How often delivered events are pruned from the log. @default 60000 */
+  pruneIntervalMs?: number;
+  /** @default createSiemAdapter */
+  createAdapter?: (config: DestinationConfig, options: AdapterOptions) => SiemAdapter;
+}
+
+/** Live delivery figures of one integration. */
+export interface IntegrationStats {
+  delivered: number;
+  failedAttempts: number;
+  queued: number;
+  deadLettered: number;
+  /** Successful attempts / all attempts; null before the first attempt. */
+  successRate: number | null;
+  p50LatencyMs: number | null;
+  p95LatencyMs: number | null;
+}
+
+/** A status message: the integration as it is now (null once deleted). */
+export interface StatusMessage {
+  organizationId: string;
+  integrationId: string;
+  integration: SiemIntegrationRecord | null;
+}
+
+/** Topic names of the engine's hubs. */
+export const statusTopic = (organizationId: string) => `status:${organizationId}`;
+export const attemptsTopic = (organizationId: string) => `attempts:${organizationId}`;
+
+/**
+ * Runs one {@link IntegrationWorker} per enabled integration, wakes them when the store commits new
+ * events, follows integration changes, prunes the log, and publishes live status and attempts.
+ *
+ * @example
+ * ```ts
+ * const engine = new DeliveryEngine({ store, egress, log });
+ * await engine.start();
+ * // ... on SIGTERM
+ * await engine.stop(10_000);
+ * ```
+ */
+export class DeliveryEngine {
+  readonly status = new StatusHub<StatusMessage>();
+  readonly attempts = new StatusHub<DeliveryAttempt>();
+
+  readonly #delivery: DeliveryStore;
+  readonly #workers = new Map<string, IntegrationWorker>();
+  readonly #changes = new Map<string, Promise<void>>();
+  readonly #statusTimers = new Map<string, NodeJS.Timeout>();
+  readonly #options: Required<Omit<DeliveryEngineOptions, 'store' | 'egress' | 'log'>> & Pick<DeliveryEngineOptions, 'store' | 'egress' | 'log'>;
+  #unsubscribe?: () => void;
+  #pruneTimer?: NodeJS.Timeout;
+  #stopped = false;
+
+  constructor(options: DeliveryEngineOptions) {
+    this.#options = {
+      retentionMs: 7 * 24 * 60 * 60 * 1000,
+      retryBaseMs: 1000,
+      retryMaxMs: 300_000,
+      statusIntervalMs: 250,
+      pruneIntervalMs: 60_000,
+      createAdapter: createSiemAdapter,
+      ...options,
+    };
+    this.#delivery = new DeliveryStore(options.store.db, options.store.box);
+  }
+
+  /** Starts a worker for every enabled integration and resumes each from its durable cursor. */
+  async start(): Promise<void> {
+    this.#unsubscribe = this.#options.store.subscribe({
+      eventsAppended: (org, events) => this.#onAppended(org, events),
+      integrationChanged: (org, id) => this.#onIntegrationChanged(org, id),
+    });
+    for (const target of await this.#delivery.listTargets()) {
+      if (target.enabled) this.#startWorker(target);
+    }
+    this.#pruneTimer = setInterval(() => {
+      this.#delivery.prune().catch((error: unknown) => this.#options.log.warn({ err: error }, 'pruning the event log failed'));
+    }, this.#options.pruneIntervalMs);
+    this.#pruneTimer.unref();
+  }
+
+  /**
+   * Stops delivering. Workers finish the batch in flight; after `deadlineMs` in-flight sends are aborted
+   * and their batches stay in the log, to be delivered (again) after the next start.
+   */
+  async stop(deadlineMs = 10_000): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#unsubscribe?.();
+    clearInterval(this.#pruneTimer);
+    for (const timer of this.#statusTimers.values()) clearTimeout(timer);
+    await Promise.allSettled(this.#changes.values());
+    const workers = [...this.#workers.values()];
+    const deadline = setTimeout(() => workers.forEach((w) => w.abortInFlight()), deadlineMs);
+    await Promise.allSettled(workers.map((w) => w.stop()));
+    clearTimeout(deadline);
+    this.#workers.clear();
+  }
+
+  /** Live figures of one integration: durable counters plus the worker's queue and latencies. */
+  async stats(organizationId: string, integrationId: string, counters?: DeliveryCounters): Promise<IntegrationStats> {
+    const c = counters ?? (await this.#options.store.tenant(organizationId).deliveryState(integrationId));
+    const worker = this.#workers.get(integrationId);
+    const sorted = worker ? [...worker.latencies].sort((a, b) => a - b) : [];
+    const pct = (p: number) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!) : null);
+    const attempts = c.succeededAttempts + c.failedAttempts;
+    return {
+      delivered: c.delivered,
+      failedAttempts: c.failedAttempts,
+      queued: worker ? worker.queued + worker.replaying : 0,
+      deadLettered: c.deadLettered,
+      successRate: attempts === 0 ? null : c.succeededAttempts / attempts,
+      p50LatencyMs: pct(50),
+      p95LatencyMs: pct(95),
+    };
+  }
+
+  #startWorker(target: DeliveryTarget) {
+    const worker = new IntegrationWorker(target, {
+      store: this.#delivery,
+      egress: this.#options.egress,
+      log: this.#options.log,
+      createAdapter: this.#options.createAdapter,
+      retentionMs: this.#options.retentionMs,
+      retryBaseMs: this.#options.retryBaseMs,
+      retryMaxMs: this.#options.retryMaxMs,
+      onAttempt: (attempt) => this.attempts.publish(attemptsTopic(attempt.organizationId), attempt),
+      onStatusChange: (t, urgent) => this.#publishStatus(t.organizationId, t.id, urgent),
+    });
+    this.#workers.set(target.id, worker);
+    worker.start();
+  }
+
+  #onAppended(organizationId: string, events: AppendedEvent[]) {
+    for (const worker of this.#workers.values()) {
+      if (worker.target.organizationId !== organizationId) continue;
+      let n = 0;
+      for (const e of events) if (routes(worker.target, e)) n++;
+      if (n > 0) {
+        worker.notifyQueued(n);
+        this.#publishStatus(organizationId, worker.target.id, false);
+      }
+    }
+  }
+
+  /** Serialised per integration, so a burst of updates applies in order. */
+  #onIntegrationChanged(organizationId: string, integrationId: string) {
+    const previous = this.#changes.get(integrationId) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.#applyChange(organizationId, integrationId))
+      .catch((error: unknown) => this.#options.log.error({ err: error, integrationId }, 'could not apply an integration change'));
+    this.#changes.set(integrationId, next);
+    void next.finally(() => {
+      if (this.#changes.get(integrationId) === next) this.#changes.delete(integrationId);
+    });
+  }
+
+  async #applyChange(organizationId: string, integrationId: string) {
+    if (this.#stopped) return;
+    const target = await this.#delivery.getTarget(integrationId);
+    const worker = this.#workers.get(integrationId);
+    if (!target || !target.enabled) {
+      if (worker) {
+        this.#workers.delete(integrationId);
+        await worker.stop();
+      }
+    } else if (worker) {
+      worker.update(target, await this.#delivery.countReplaying(integrationId));
+    } else {
+      this.#startWorker(target);
+    }
+    this.#publishStatus(organizationId, integrationId, true);
+  }
+
+  #publishStatus(organizationId: string, integrationId: string, urgent: boolean) {
+    if (this.status.subscriberCount(statusTopic(organizationId)) === 0) return;
+    const pending = this.#statusTimers.get(integrationId);
+    if (!urgent && pending) return;
+    if (pending) clearTimeout(pending);
+    const send = () => {
+      this.#statusTimers.delete(integrationId);
+      this.#options.store
+        .tenant(organizationId)
+        .findIntegration(integrationId)
+        .then((integration) => this.status.publish(statusTopic(organizationId), { organizationId, integrationId, integration }))
+        .catch((error: unknown) => this.#options.log.warn({ err: error, integrationId }, 'could not publish status'));
+    };
+    if (urgent) send();
+    else this.#statusTimers.set(integrationId, setTimeout(send, this.#options.statusIntervalMs));
+  }
+}

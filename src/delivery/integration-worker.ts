@@ -1,0 +1,315 @@
+import { randomUUID } from 'node:crypto';
+import type { AdapterOptions, DeliveryResult, DestinationConfig, SiemAdapter } from '../destinations/types.js';
+import { deserializeEvent } from '../events/event-schema.js';
+import type { Logger } from '../logger.js';
+import type { EgressPolicy } from '../net/egress-policy.js';
+import type { DeliveryStore, DeliveryTarget, LogEntry, ReplayEntry } from '../store/delivery-store.js';
+import { retryDelayMs } from './retry-policy.js';
+
+/** One batch attempt, as `deliveryAttempts` subscribers see it. */
+export interface DeliveryAttempt {
+  organizationId: string;
+  integrationId: string;
+  attemptId: string;
+  eventCount: number;
+  success: boolean;
+  /** e.g. `success`, `throttled`, `network`, `rejected`. */
+  kind: DeliveryResult['kind'];
+  httpStatus: number | null;
+  latencyMs: number;
+  error: string | null;
+  at: Date;
+}
+
+/** What a worker needs from the engine. */
+export interface WorkerDeps {
+  store: DeliveryStore;
+  egress: EgressPolicy;
+  log: Logger;
+  createAdapter: (config: DestinationConfig, options: AdapterOptions) => SiemAdapter;
+  /** Events older than this (since they were received) go to dead letters instead of being sent. */
+  retentionMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  onAttempt: (attempt: DeliveryAttempt) => void;
+  /** `urgent`: error tracking changed (publish now); otherwise progress (may be coalesced). */
+  onStatusChange: (target: DeliveryTarget, urgent: boolean) => void;
+  now?: () => Date;
+}
+
+/** How many recent attempt latencies each worker keeps for p50/p95. */
+const LATENCY_SAMPLES = 1024;
+/** An idle worker re-checks the log this often even without a wake-up (a safety net, not the mechanism). */
+const IDLE_RECHECK_MS = 30_000;
+/** Pause after an unexpected error (e.g. the store is read-only) before the loop tries again. */
+const ERROR_PAUSE_MS = 1_000;
+
+/**
+ * Delivers one integration's events: reads its routed events from the log after its cursor, batches
+ * them by `batchSize`/`flushIntervalSeconds`, sends, and only then moves the cursor (at-least-once).
+ * One batch in flight at a time, so ingest order is kept. Failures are retried forever (quick retries,
+ * then a capped backoff) except payload rejections, which are split down to the offending events and
+ * dead-lettered. Dead letters queued for replay go first.
+ *
+ * @example
+ * ```ts
+ * const worker = new IntegrationWorker(target, deps);
+ * worker.start();
+ * worker.notifyQueued(5); // after new routed events were committed
+ * await worker.stop();
+ * ```
+ */
+export class IntegrationWorker {
+  /** Routed events after the cursor (an estimate kept from notifications; exact at start). */
+  queued = 0;
+  /** Dead letters queued for replay. */
+  replaying = 0;
+  cursor = 0;
+  readonly latencies: number[] = [];
+
+  #target: DeliveryTarget;
+  #adapter?: { adapter: SiemAdapter; version: string };
+  #stopping = false;
+  #abort = new AbortController();
+  #loop?: Promise<void>;
+  #sleeper?: { resolve: () => void; wakeWhen: () => boolean; timer: NodeJS.Timeout };
+
+  constructor(
+    target: DeliveryTarget,
+    private readonly deps: WorkerDeps,
+  ) {
+    this.#target = target;
+  }
+
+  get target(): DeliveryTarget {
+    return this.#target;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** New routed events were committed. */
+  notifyQueued(count: number): void {
+    this.queued += count;
+    this.#wake(false);
+  }
+
+  /** The integration changed (config, batching, filter) or dead letters were queued for replay. */
+  update(target: DeliveryTarget, replaying?: number): void {
+    this.#target = target;
+    if (replaying !== undefined) this.replaying = replaying;
+    this.#wake(true);
+  }
+
+  /** Stops after the batch in flight (which is aborted once `abortInFlight` is called). */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#wake(true);
+    await this.#loop;
+    await this.#adapter?.adapter.close().catch(() => undefined);
+    this.#adapter = undefined;
+  }
+
+  /** Aborts the send in flight; its batch stays in the log and is delivered after the next start. */
+  abortInFlight(): void {
+    this.#abort.abort();
+  }
+
+  async #run(): Promise<void> {
+    const { store } = this.deps;
+    const id = this.#target.id;
+    try {
+      this.cursor = (await store.cursor(id)) ?? 0;
+      this.queued = await store.countQueued(this.#target, this.cursor);
+      this.replaying = await store.countReplaying(id);
+    } catch (error) {
+      this.deps.log.error({ err: error, integrationId: id }, 'delivery worker could not read its state');
+    }
+    while (!this.#stopping) {
+      try {
+        await this.#step();
+      } catch (error) {
+        this.deps.log.error({ err: error, integrationId: id }, 'delivery step failed; retrying');
+        await this.#sleep(ERROR_PAUSE_MS, () => this.#stopping);
+      }
+    }
+  }
+
+  async #step(): Promise<void> {
+    const { store } = this.deps;
+    const target = this.#target;
+    const batchSize = target.batching.batchSize;
+
+    if (this.replaying > 0) {
+      const replay = await store.readReplayBatch(target.id, batchSize);
+      this.replaying = replay.length === 0 ? 0 : this.replaying;
+      if (replay.length > 0) return this.#deliver(replay, true);
+    }
+
+    const entries = await store.readBatch(target, this.cursor, batchSize);
+    if (entries.length === 0) {
+      this.queued = 0;
+      await this.#sleep(IDLE_RECHECK_MS, () => this.queued > 0 || this.replaying > 0);
+      return;
+    }
+    this.queued = Math.max(this.queued, entries.length);
+    if (entries.length < batchSize) {
+      const dueAt = Date.parse(entries[0]!.receivedAt) + target.batching.flushIntervalSeconds * 1000;
+      const wait = dueAt - this.#now().getTime();
+      if (wait > 0) {
+        // A partial batch waits for more events or for its flush interval, whichever comes first.
+        await this.#sleep(wait, () => this.queued >= batchSize || this.replaying > 0);
+        return;
+      }
+    }
+    await this.#deliver(entries, false);
+  }
+
+  async #deliver(entries: (LogEntry | ReplayEntry)[], replay: boolean): Promise<void> {
+    if (!replay) {
+      const cutoff = this.#now().getTime() - this.deps.retentionMs;
+      let expired = 0;
+      while (expired < entries.length && Date.parse(entries[expired]!.receivedAt) < cutoff) expired++;
+      if (expired > 0) {
+        const days = Math.round(this.deps.retentionMs / 86_400_000);
+        await this.deps.store.deadLetter(this.#target, entries.slice(0, expired), { reason: 'expired', error: `not delivered within the retention of ${days} days` }, this.#now());
+        this.#advance(entries.slice(0, expired) as LogEntry[], false);
+        this.deps.onStatusChange(this.#target, true);
+        entries = entries.slice(expired);
+        if (entries.length === 0) return;
+      }
+    }
+    await this.#sendWithRetries(entries, replay);
+  }
+
+  async #sendWithRetries(entries: (LogEntry | ReplayEntry)[], replay: boolean): Promise<void> {
+    const { store } = this.deps;
+    let failures = 0;
+    while (!this.#stopping) {
+      const adapter = await this.#currentAdapter();
+      if (!adapter) return;
+      const records = entries.map((e) => adapter.transform(deserializeEvent(e.payload)));
+      const result = await adapter.send(records, { signal: this.#abort.signal });
+      if (this.#stopping && this.#abort.signal.aborted) return;
+      const target = this.#target;
+      this.#recordAttempt(target, entries.length, result);
+
+      if (result.ok) {
+        await store.commitDelivered(
+          target.id,
+          replay
+            ? { count: entries.length, replayedIds: (entries as ReplayEntry[]).map((e) => e.deadLetterId) }
+            : { cursorSeq: entries.at(-1)!.seq, count: entries.length },
+          this.#now(),
+        );
+        this.#advance(entries, replay);
+        this.deps.onStatusChange(target, failures > 0);
+        return;
+      }
+
+      if (isPayloadRejection(result)) {
+        if (entries.length > 1) {
+          // Find the events the SIEM refuses: split, deliver the halves in order.
+          await store.recordFailedAttempt(target.id, result.message, this.#now());
+          this.deps.onStatusChange(target, true);
+          const mid = Math.ceil(entries.length / 2);
+          await this.#sendWithRetries(entries.slice(0, mid), replay);
+          await this.#sendWithRetries(entries.slice(mid), replay);
+          return;
+        }
+        await store.deadLetter(target, entries, { reason: 'rejected', error: result.message, httpStatus: result.status }, this.#now());
+        this.#advance(entries, replay);
+        this.deps.onStatusChange(target, true);
+        return;
+      }
+
+      failures += 1;
+      await store.recordFailedAttempt(target.id, result.message, this.#now());
+      this.deps.onStatusChange(target, true);
+      const delay = retryDelayMs(failures, result.retryAfterMs, {
+        retryCount: target.batching.retryCount,
+        baseMs: this.deps.retryBaseMs,
+        maxMs: this.deps.retryMaxMs,
+      });
+      const version = target.updatedAt;
+      // Wake early when an admin fixes the integration (new token, new URL).
+      await this.#sleep(delay, () => this.#target.updatedAt !== version);
+    }
+  }
+
+  #advance(entries: (LogEntry | ReplayEntry)[], replay: boolean) {
+    if (replay) {
+      this.replaying = Math.max(0, this.replaying - entries.length);
+    } else {
+      this.cursor = entries.at(-1)!.seq;
+      this.queued = Math.max(0, this.queued - entries.length);
+    }
+  }
+
+  #recordAttempt(target: DeliveryTarget, eventCount: number, result: DeliveryResult) {
+    this.latencies.push(result.latencyMs);
+    if (this.latencies.length > LATENCY_SAMPLES) this.latencies.shift();
+    this.deps.onAttempt({
+      organizationId: target.organizationId,
+      integrationId: target.id,
+      attemptId: randomUUID(),
+      eventCount,
+      success: result.ok,
+      kind: result.kind,
+      httpStatus: result.status ?? null,
+      latencyMs: result.latencyMs,
+      error: result.ok ? null : result.message,
+      at: this.#now(),
+    });
+  }
+
+  async #currentAdapter(): Promise<SiemAdapter | null> {
+    const target = this.#target;
+    if (this.#adapter?.version === target.updatedAt) return this.#adapter.adapter;
+    await this.#adapter?.adapter.close().catch(() => undefined);
+    this.#adapter = undefined;
+    const config = await this.deps.store.destinationConfig(target.id);
+    if (!config) return null;
+    const adapter = this.deps.createAdapter(config, { egress: this.deps.egress, defaultTimeoutMs: target.batching.timeoutSeconds * 1000 });
+    this.#adapter = { adapter, version: target.updatedAt };
+    return adapter;
+  }
+
+  #sleep(ms: number, wakeWhen: () => boolean): Promise<void> {
+    if (this.#stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#sleeper = undefined;
+        resolve();
+      }, ms);
+      this.#sleeper = { resolve, wakeWhen, timer };
+    });
+  }
+
+  #wake(force: boolean) {
+    const sleeper = this.#sleeper;
+    if (sleeper && (force || this.#stopping || sleeper.wakeWhen())) {
+      clearTimeout(sleeper.timer);
+      this.#sleeper = undefined;
+      sleeper.resolve();
+    }
+  }
+
+  #now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+}
+
+/**
+ * Whether the SIEM refused the payload itself (not retryable as is): 400, 413, 422 and other payload
+ * errors. 404/405 and redirects mean a wrong address, and auth failures a wrong credential: those keep
+ * the events queued until an admin fixes the integration.
+ */
+export function isPayloadRejection(result: DeliveryResult): boolean {
+  if (result.kind !== 'rejected') return false;
+  const status = result.status;
+  if (status === undefined) return true;
+  if (status >= 300 && status < 400) return false;
+  return status !== 404 && status !== 405 && status !== 407 && status !== 408 && status !== 409 && status !== 410;
+}

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { SEVERITY_ORDER, type SecurityEvent, type Severity } from './security-event.js';
+
+/** Largest `data` object accepted per event, serialised. */
+export const MAX_EVENT_DATA_BYTES = 32 * 1024;
+
+/** One rule an ingested event broke; `path` names the event's index and field, e.g. `events[3].severity`. */
+export interface EventIssue {
+  path: string;
+  message: string;
+}
+
+/** A batch of events was refused as a whole: nothing of it was stored. */
+export class EventValidationError extends Error {
+  readonly code = 'SIEMGATE_INVALID_EVENT';
+  constructor(readonly issues: EventIssue[]) {
+    super(issues.slice(0, 10).map((i) => `${i.path}: ${i.message}`).join('; ') + (issues.length > 10 ? `; and ${issues.length - 10} more` : ''));
+    this.name = 'EventValidationError';
+  }
+}
+
+const line = (max: number) => z.string().max(max, `must be at most ${max} characters`).refine((v) => !/[\0]/.test(v), 'must not contain NUL');
+const count = z.number().int('must be a whole number').min(0, 'must not be negative').max(Number.MAX_SAFE_INTEGER);
+
+const severity = z
+  .string()
+  .transform((v, ctx) => {
+    const upper = v.trim().toUpperCase();
+    if ((SEVERITY_ORDER as readonly string[]).includes(upper)) return upper as Severity;
+    ctx.addIssue({ code: 'custom', message: `must be one of ${SEVERITY_ORDER.join(', ')}` });
+    return z.NEVER;
+  });
+
+const time = z.union([z.string(), z.date()]).transform((v, ctx) => {
+  const d = v instanceof Date ? v : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/.test(v) ? new Date(v) : new Date(NaN);
+  if (Number.isNaN(d.getTime())) {
+    ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date-time with a time zone, e.g. 2026-01-30T10:30:00Z' });
+    return z.NEVER;
+  }
+  return d;
+});
+
+/** The canonical event as producers send it (JSON). `id` and `time` may be left out: the gateway fills them in. */
+export const securityEventSchema = z
+  .object({
+    id: z.string().uuid('must be a UUID').optional(),
+    time: time.optional(),
+    type: z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters').regex(/^[A-Za-z0-9._:-]+$/, 'may contain only letters, digits and . _ : -'),
+    name: line(512).optional(),
+    severity,
+    outcome: line(64).optional(),
+    customerId: z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters').regex(/^[A-Za-z0-9._:@-]+$/, 'may contain only letters, digits and . _ : @ -').optional(),
+    msspId: line(128).optional(),
+    installationId: line(256).optional(),
+    agentId: line(256).optional(),
+    userEmail: line(320).optional(),
+    sourceIp: z.string().refine((v) => isIP(v) !== 0, 'must be an IPv4 or IPv6 address').optional(),
+    threatDetected: z.boolean().optional(),
+    ruleIds: z.array(line(128)).max(256, 'at most 256 rule ids').optional(),
+    families: z.array(line(128)).max(256, 'at most 256 families').optional(),
+    promptHash: line(256).optional(),
+    promptLength: count.optional(),
+    detectionCount: count.optional(),
+    scanDurationMs: z.number().min(0, 'must not be negative').max(86_400_000, 'must be at most 86400000').optional(),
+    data: z
+      .record(z.unknown())
+      .refine((v) => Buffer.byteLength(JSON.stringify(v)) <= MAX_EVENT_DATA_BYTES, `must serialise to at most ${MAX_EVENT_DATA_BYTES} bytes`)
+      .optional(),
+  })
+  .strict();
+
+/**
+ * Validates a batch of producer events, all or nothing, and returns canonical events (ids and times
+ * filled in where missing). Nulls count as absent.
+ *
+ * @throws EventValidationError naming each bad event by index and field.
+ * @example
+ * ```ts
+ * const events = parseSecurityEvents([{ type: 'scan', severity: 'HIGH', customerId: 'cust_acme' }]);
+ * events[0].id; // a new UUID
+ * ```
+ */
+export function parseSecurityEvents(input: readonly unknown[], now: Date = new Date()): SecurityEvent[] {
+  const issues: EventIssue[] = [];
+  const events: SecurityEvent[] = [];
+  input.forEach((raw, index) => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      issues.push({ path: `events[${index}]`, message: 'must be a JSON object' });
+      return;
+    }
+    const cleaned = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null && v !== undefined));
+    const result = securityEventSchema.safeParse(cleaned);
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        const field = issue.path.length ? `.${issue.path.join('.')}` : '';
+        const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
+        issues.push({ path: `events[${index}]${field}`, message });
+      }
+      return;
+    }
+    const v = result.data;
+    events.push({ ...v, id: v.id?.toLowerCase() ?? randomUUID(), time: v.time ?? now, name: v.name ?? v.type } as SecurityEvent);
+  });
+  if (issues.length > 0) throw new EventValidationError(issues);
+  return events;
+}
+
+/**
+ * The stored JSON form of an event (dates as ISO-8601).
+ *
+ * @example
+ * ```ts
+ * const json = serializeEvent(event);
+ * deserializeEvent(json).time instanceof Date; // true
+ * ```
+ */
+export function serializeEvent(event: SecurityEvent): string {
+  return JSON.stringify(event);
+}
+
+/** The inverse of {@link serializeEvent}. */
+export function deserializeEvent(json: string): SecurityEvent {
+  const parsed = JSON.parse(json) as SecurityEvent & { time: string };
+  return { ...parsed, time: new Date(parsed.time) };
+}
+
+/** Severity as the integer stored for `minSeverity` filters (NONE 0 … CRITICAL 4). */
+export function severityRank(severity: Severity): number {
+  return SEVERITY_ORDER.indexOf(severity);
+}

@@ -1,0 +1,225 @@
+import { z } from 'zod';
+import { attemptsTopic, statusTopic, type IntegrationStats } from '../delivery/delivery-engine.js';
+import type { DeliveryAttempt } from '../delivery/integration-worker.js';
+import { parseSecurityEvents } from '../events/event-schema.js';
+import type { DeadLetterPage, DeadLetterRecord } from '../store/tenant-store.js';
+import { builder } from './builder.js';
+import type { GatewayContext } from './context.js';
+import { SiemIntegrationRef } from './integration-types.js';
+import { PageInfoRef } from './page-info.js';
+import { RoutingFilterRef, SeverityEnum } from './routing-types.js';
+
+/** Most events one `ingestEvents` call takes. */
+export const MAX_EVENTS_PER_MUTATION = 10_000;
+
+const SecurityEventInput = builder.inputType('SecurityEventInput', {
+  description: 'A security event in the canonical shape. `id` (UUID) is the idempotency key: an event is stored once however often it is sent.',
+  fields: (t) => ({
+    id: t.id({ description: 'UUID; generated when absent.' }),
+    time: t.field({ type: 'DateTime', description: 'When it happened; now when absent.' }),
+    type: t.string({ required: true, description: 'e.g. scan, agent.deployed.' }),
+    name: t.string(),
+    severity: t.field({ type: SeverityEnum, required: true }),
+    outcome: t.string(),
+    customerId: t.string({ description: 'Routes the event to this customer\'s integrations (and the global ones).' }),
+    msspId: t.string(),
+    installationId: t.string(),
+    agentId: t.string(),
+    userEmail: t.string(),
+    sourceIp: t.string(),
+    threatDetected: t.boolean(),
+    ruleIds: t.stringList(),
+    families: t.stringList(),
+    promptHash: t.string(),
+    promptLength: t.int(),
+    detectionCount: t.int(),
+    scanDurationMs: t.float(),
+    data: t.field({ type: 'JSONObject' }),
+  }),
+});
+
+const IngestResultRef = builder.objectRef<{ accepted: number; duplicates: number; ids: string[] }>('IngestResult').implement({
+  fields: (t) => ({
+    accepted: t.exposeInt('accepted', { description: 'Events accepted (committed to the store, or already stored).' }),
+    duplicates: t.exposeInt('duplicates', { description: 'Of those, events whose id was already stored.' }),
+    ids: t.idList({ resolve: (r) => r.ids }),
+  }),
+});
+
+const IntegrationStatsRef = builder.objectRef<IntegrationStats>('IntegrationStats').implement({
+  fields: (t) => ({
+    delivered: t.exposeInt('delivered', { description: 'Events delivered (acknowledged by the SIEM).' }),
+    failedAttempts: t.exposeInt('failedAttempts'),
+    queued: t.exposeInt('queued', { description: 'Events waiting for delivery (including dead letters queued for replay).' }),
+    deadLettered: t.exposeInt('deadLettered'),
+    successRate: t.float({ nullable: true, description: 'Successful attempts / all attempts.', resolve: (s) => s.successRate }),
+    p50LatencyMs: t.int({ nullable: true, resolve: (s) => s.p50LatencyMs }),
+    p95LatencyMs: t.int({ nullable: true, resolve: (s) => s.p95LatencyMs }),
+  }),
+});
+
+const DeliveryStatsRef = builder
+  .objectRef<{ integrations: number; delivered: number; failedAttempts: number; queued: number; deadLettered: number; successRate: number | null }>('DeliveryStats')
+  .implement({
+    description: 'Delivery across all of the organisation\'s integrations.',
+    fields: (t) => ({
+      integrations: t.exposeInt('integrations'),
+      delivered: t.exposeInt('delivered'),
+      failedAttempts: t.exposeInt('failedAttempts'),
+      queued: t.exposeInt('queued'),
+      deadLettered: t.exposeInt('deadLettered'),
+      successRate: t.float({ nullable: true, resolve: (s) => s.successRate }),
+    }),
+  });
+
+const DeadLetterReasonEnum = builder.enumType('DeadLetterReason', {
+  values: { REJECTED: { value: 'rejected', description: 'The SIEM refused the payload (400, 413, 422).' }, EXPIRED: { value: 'expired', description: 'Not delivered within the retention.' } } as const,
+});
+const DeadLetterStatusEnum = builder.enumType('DeadLetterStatus', {
+  values: { DEAD: { value: 'dead' }, REPLAYING: { value: 'replaying', description: 'Queued to be sent again.' } } as const,
+});
+
+const DeadLetterRef = builder.objectRef<DeadLetterRecord>('DeadLetter').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    eventId: t.exposeID('eventId'),
+    event: t.field({ type: 'JSONObject', resolve: (d) => d.event }),
+    reason: t.field({ type: DeadLetterReasonEnum, resolve: (d) => d.reason }),
+    error: t.exposeString('error'),
+    httpStatus: t.int({ nullable: true, resolve: (d) => d.httpStatus }),
+    status: t.field({ type: DeadLetterStatusEnum, resolve: (d) => d.status }),
+    attempts: t.exposeInt('attempts'),
+    createdAt: t.field({ type: 'DateTime', resolve: (d) => d.createdAt }),
+  }),
+});
+
+const DeadLetterEdgeRef = builder.objectRef<DeadLetterPage['edges'][number]>('DeadLetterEdge').implement({
+  fields: (t) => ({ node: t.field({ type: DeadLetterRef, resolve: (e) => e.node }), cursor: t.exposeString('cursor') }),
+});
+const DeadLetterConnectionRef = builder.objectRef<DeadLetterPage>('DeadLetterConnection').implement({
+  fields: (t) => ({
+    edges: t.field({ type: [DeadLetterEdgeRef], resolve: (p) => p.edges }),
+    pageInfo: t.field({ type: PageInfoRef, resolve: (p) => p }),
+  }),
+});
+
+const DeliveryAttemptRef = builder.objectRef<DeliveryAttempt>('DeliveryAttempt').implement({
+  description: 'One batch attempt to a SIEM.',
+  fields: (t) => ({
+    integrationId: t.exposeID('integrationId'),
+    attemptId: t.exposeID('attemptId'),
+    eventCount: t.exposeInt('eventCount'),
+    success: t.exposeBoolean('success'),
+    httpStatus: t.int({ nullable: true, resolve: (a) => a.httpStatus }),
+    latencyMs: t.int({ resolve: (a) => Math.round(a.latencyMs) }),
+    error: t.string({ nullable: true, description: 'Never contains a secret.', resolve: (a) => a.error }),
+    at: t.field({ type: 'DateTime', resolve: (a) => a.at }),
+  }),
+});
+
+async function countersOf(ctx: GatewayContext, integrationId: string) {
+  ctx.cache.counters ??= ctx.tenant.deliveryStates();
+  return (await ctx.cache.counters).get(integrationId);
+}
+
+builder.objectField(SiemIntegrationRef, 'stats', (t) =>
+  t.field({
+    type: IntegrationStatsRef,
+    resolve: async (i, _args, ctx) => ctx.services.engine.stats(i.organizationId, i.id, await countersOf(ctx, i.id)),
+  }),
+);
+builder.objectField(SiemIntegrationRef, 'filter', (t) =>
+  t.field({ type: RoutingFilterRef, nullable: true, description: 'Optional routing filter.', resolve: (i) => i.filter }),
+);
+
+builder.queryFields((t) => ({
+  deliveryStats: t.field({
+    type: DeliveryStatsRef,
+    authScopes: { reader: true },
+    resolve: async (_root, _args, ctx) => {
+      const integrations = await ctx.tenant.listIntegrations();
+      const stats = await Promise.all(integrations.map(async (i) => ctx.services.engine.stats(i.organizationId, i.id, await countersOf(ctx, i.id))));
+      const sum = (f: (s: IntegrationStats) => number) => stats.reduce((a, s) => a + f(s), 0);
+      const counters = await ctx.cache.counters!;
+      const ok = [...counters.values()].reduce((a, c) => a + c.succeededAttempts, 0);
+      const failed = sum((s) => s.failedAttempts);
+      return {
+        integrations: integrations.length,
+        delivered: sum((s) => s.delivered),
+        failedAttempts: failed,
+        queued: sum((s) => s.queued),
+        deadLettered: sum((s) => s.deadLettered),
+        successRate: ok + failed === 0 ? null : ok / (ok + failed),
+      };
+    },
+  }),
+  deadLetters: t.field({
+    type: DeadLetterConnectionRef,
+    authScopes: { reader: true },
+    description: 'Events a SIEM refused (or that expired), oldest first.',
+    args: {
+      integrationId: t.arg.id({ required: true }),
+      first: t.arg.int({ defaultValue: 50, validate: z.number().int().min(1, 'must be between 1 and 500').max(500, 'must be between 1 and 500') }),
+      after: t.arg.string({ validate: z.string().max(256, 'is not a cursor from this connection') }),
+    },
+    resolve: (_root, args, ctx) => ctx.tenant.deadLetters(String(args.integrationId), { first: args.first ?? 50, after: args.after }),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  ingestEvents: t.field({
+    type: IngestResultRef,
+    authScopes: { ingest: true },
+    description: 'Stores events for delivery. All or nothing; the answer comes once every event is committed.',
+    args: {
+      events: t.arg({
+        type: [SecurityEventInput],
+        required: true,
+        validate: z.array(z.unknown()).min(1, 'send at least one event').max(MAX_EVENTS_PER_MUTATION, `at most ${MAX_EVENTS_PER_MUTATION} events per call`),
+      }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const events = parseSecurityEvents(args.events as unknown[]);
+      const { accepted, duplicates } = await ctx.tenant.ingest(events);
+      return { accepted, duplicates, ids: events.map((e) => e.id) };
+    },
+  }),
+  replayDeadLetters: t.field({
+    type: 'Int',
+    authScopes: { admin: true },
+    description: 'Queues the integration\'s dead letters to be sent again, ahead of new events. Returns how many.',
+    args: { integrationId: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.tenant.replayDeadLetters(String(args.integrationId), ctx.actor),
+  }),
+}));
+
+builder.subscriptionType({
+  fields: (t) => ({
+    siemIntegrationStatus: t.field({
+      type: SiemIntegrationRef,
+      authScopes: { reader: true },
+      description: 'The integration whenever its error tracking, health, last delivery or queue changes; all of the organisation\'s integrations without `id`.',
+      args: { id: t.arg.id() },
+      subscribe: async function* (_root, args, ctx) {
+        const only = args.id ? (await ctx.tenant.getIntegration(String(args.id))).id : null;
+        for await (const message of ctx.services.engine.status.subscribe(statusTopic(ctx.principal.organization.id))) {
+          if (message.integration && (only === null || message.integrationId === only)) yield message.integration;
+        }
+      },
+      resolve: (integration) => integration as never,
+    }),
+    deliveryAttempts: t.field({
+      type: DeliveryAttemptRef,
+      authScopes: { reader: true },
+      description: 'Every batch attempt, as it completes.',
+      args: { integrationId: t.arg.id() },
+      subscribe: async function* (_root, args, ctx) {
+        const only = args.integrationId ? (await ctx.tenant.getIntegration(String(args.integrationId))).id : null;
+        for await (const attempt of ctx.services.engine.attempts.subscribe(attemptsTopic(ctx.principal.organization.id))) {
+          if (only === null || attempt.integrationId === only) yield attempt;
+        }
+      },
+      resolve: (attempt) => attempt as never,
+    }),
+  }),
+});
