@@ -3,7 +3,7 @@ import type { SecurityEvent } from '../events/security-event.js';
 import { CEF_DEFAULT_PRODUCT, CEF_DEFAULT_VENDOR, CEF_DEVICE_VERSION, postCefLines } from './cef.js';
 import { formatCef, type CefHeader } from './cef-format.js';
 import { HttpDestination, runConnectionTest } from './http-destination.js';
-import { resolveTimeoutMs } from './splunk.js';
+import { resolveTimeoutMs } from './resolve-timeout.js';
 import type { AdapterOptions, ArcSightConfig, ConnectionTestResult, DeliveryResult, SendOptions, SiemAdapter } from './types.js';
 
 /** Header that names the SmartConnector a batch is meant for (sent only when `smartConnectorId` is configured). */

@@ -1,24 +1,13 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { SYSLOG_FACILITIES, parseFacility, type SyslogFacilityName } from './syslog-format.js';
 
 /**
  * Field rules shared by the GraphQL inputs (through @pothos/plugin-validation) and by
  * {@link parseDestinationConfig}, so a rule is written once and holds on every path.
  * Each rule's message says what is expected, e.g. `must be an http or https URL`.
  */
-
-/** Syslog facility names and their codes (RFC 5424 §6.2.1). */
-export const SYSLOG_FACILITY_CODES = {
-  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9,
-  authpriv: 10, ftp: 11, ntp: 12, security: 13, console: 14, solaris_cron: 15,
-  local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
-} as const;
-export type SyslogFacilityName = keyof typeof SYSLOG_FACILITY_CODES;
-
-const FACILITY_BY_CODE = new Map<number, SyslogFacilityName>(
-  Object.entries(SYSLOG_FACILITY_CODES).map(([name, code]) => [code, name as SyslogFacilityName]),
-);
 
 /** Longest URL accepted. */
 export const MAX_URL_LENGTH = 2048;
@@ -53,15 +42,19 @@ export const hostRule = z
 
 export const portRule = z.number().int('must be a whole number').min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535');
 
-export const facilityRule = z
-  .string()
-  .transform((v, ctx) => {
-    const name = v.trim().toLowerCase();
-    if (name in SYSLOG_FACILITY_CODES) return name as SyslogFacilityName;
-    if (/^\d{1,2}$/.test(name) && FACILITY_BY_CODE.has(Number(name))) return FACILITY_BY_CODE.get(Number(name))!;
+const FACILITY_NAME_BY_CODE = new Map<number, SyslogFacilityName>(
+  Object.entries(SYSLOG_FACILITIES).map(([name, code]) => [code, name as SyslogFacilityName]),
+);
+
+/** A facility name (kern … local7, or an alias like `kernel`) or code 0..23, stored as its canonical name. */
+export const facilityRule = z.string().transform((v, ctx) => {
+  try {
+    return FACILITY_NAME_BY_CODE.get(parseFacility(v))!;
+  } catch {
     ctx.addIssue({ code: 'custom', message: `must be a syslog facility name (kern, user, …, local0…local7) or code 0..23, got ${JSON.stringify(v)}` });
     return z.NEVER;
-  });
+  }
+});
 
 /** A non-empty single-line string of at most `max` characters. */
 export function textRule(max: number) {

@@ -1,7 +1,8 @@
 import { hostname as osHostname } from 'node:os';
 import type { SecurityEvent } from '../events/security-event.js';
 import { HttpDestination, runConnectionTest } from './http-destination.js';
-import { hecTime, resolveTimeoutMs, sendHecBatch, toSnakeCaseEvent } from './splunk.js';
+import { resolveTimeoutMs } from './resolve-timeout.js';
+import { hecTime, sendHecBatch, toSnakeCaseEvent } from './splunk.js';
 import type {
   AdapterOptions,
   ConnectionTestResult,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecurityEvent } from '../events/security-event.js';
+import { resolveTimeoutMs } from './resolve-timeout.js';
 import {
   classifyAnswer,
   classifyError,
@@ -87,7 +88,6 @@ export const HEC_MAX_BODY_BYTES = 1_000_000;
 /** First wait before polling the ack endpoint; doubles up to {@link HEC_ACK_POLL_MAX_MS}. */
 export const HEC_ACK_POLL_INITIAL_MS = 100;
 export const HEC_ACK_POLL_MAX_MS = 2_000;
-const DEFAULT_TIMEOUT_MS = 30_000;
 const MS_PER_SECOND = 1000;
 /** @default sourcetype when the config leaves it empty */
 export const DEFAULT_SOURCETYPE = '_json';
@@ -380,11 +380,6 @@ export function hecAckUrl(endpoint: string): string {
   return `${url.origin}${prefix}${HEC_ACK_PATH}`;
 }
 
-/** Timeout for a destination: its own `timeoutSeconds`, else the adapter default, else 30 s. */
-export function resolveTimeoutMs(timeoutSeconds: number | undefined, options: AdapterOptions): number {
-  if (timeoutSeconds !== undefined && timeoutSeconds > 0) return timeoutSeconds * MS_PER_SECOND;
-  return options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-}
 
 /**
  * Splunk HTTP Event Collector adapter.
