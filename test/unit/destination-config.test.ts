@@ -40,7 +40,7 @@ describe('destination configs', () => {
   it('merges a partial update: given fields change, omitted ones (secrets too) stay', () => {
     const stored = parseDestinationConfig('SPLUNK', { endpoint: 'https://a:8088/services/collector/event', token: 'old-token', index: 'main' });
     const merged = parseDestinationConfig('SPLUNK', mergeConfig(stored, { index: 'security' }));
-    expect(merged).toMatchObject({ endpoint: stored.endpoint, token: 'old-token', index: 'security', sourcetype: '_json' });
+    expect(merged).toMatchObject({ endpoint: 'https://a:8088/services/collector/event', token: 'old-token', index: 'security', sourcetype: '_json' });
   });
 
   it('drops the old transport\'s fields when a CEF integration changes transport', () => {
