@@ -1,10 +1,8 @@
 import { hostname as osHostname } from 'node:os';
-import type { SecurityEvent } from '../events/security-event.js';
-import { CEF_DEFAULT_PRODUCT, CEF_DEFAULT_VENDOR, CEF_DEVICE_VERSION, postCefLines } from './cef.js';
-import { formatCef, type CefHeader } from './cef-format.js';
-import { HttpDestination, runConnectionTest } from './http-destination.js';
+import { CEF_DEFAULT_PRODUCT, CEF_DEFAULT_VENDOR, CEF_DEVICE_VERSION, createCefHttpAdapter } from './cef.js';
+import type { CefHeader } from './cef-format.js';
 import { resolveTimeoutMs } from './resolve-timeout.js';
-import type { AdapterOptions, ArcSightConfig, ConnectionTestResult, DeliveryResult, SendOptions, SiemAdapter } from './types.js';
+import type { AdapterOptions, ArcSightConfig, SiemAdapter } from './types.js';
 
 /** Header that names the SmartConnector a batch is meant for (sent only when `smartConnectorId` is configured). */
 export const SMART_CONNECTOR_ID_HEADER = 'X-SmartConnector-Id';
@@ -41,32 +39,17 @@ export function createArcSightAdapter(config: ArcSightConfig, options: AdapterOp
     deviceProduct: config.deviceProduct ?? CEF_DEFAULT_PRODUCT,
     deviceVersion: CEF_DEVICE_VERSION,
   };
-  const http = new HttpDestination({ egress: options.egress, ...(config.tls ? { tls: config.tls } : {}), timeoutMs });
-  const headers: Record<string, string> = {
-    authorization: `Bearer ${config.token}`,
-    ...(config.smartConnectorId ? { [SMART_CONNECTOR_ID_HEADER.toLowerCase()]: config.smartConnectorId } : {}),
-  };
-
-  const adapter: SiemAdapter<string> = {
-    type: 'ARCSIGHT',
-    transform(event: SecurityEvent): string {
-      return formatCef(event, header, { deviceHostName: hostname });
+  return createCefHttpAdapter('ARCSIGHT', {
+    endpoint: config.endpoint,
+    headers: {
+      authorization: `Bearer ${config.token}`,
+      ...(config.smartConnectorId ? { [SMART_CONNECTOR_ID_HEADER.toLowerCase()]: config.smartConnectorId } : {}),
     },
-    send(records: string[], sendOptions?: SendOptions): Promise<DeliveryResult> {
-      return postCefLines(records, {
-        http,
-        url: config.endpoint,
-        headers,
-        gzip: config.gzip ?? false,
-        ...(sendOptions?.signal ? { signal: sendOptions.signal } : {}),
-      });
-    },
-    test(): Promise<ConnectionTestResult> {
-      return runConnectionTest(adapter);
-    },
-    close(): Promise<void> {
-      return http.close();
-    },
-  };
-  return adapter;
+    ...(config.tls ? { tls: config.tls } : {}),
+    gzip: config.gzip ?? false,
+    timeoutMs,
+    header,
+    hostname,
+    egress: options.egress,
+  });
 }

@@ -7,7 +7,7 @@ import { classifyAnswer, classifyError, HttpDestination, runConnectionTest } fro
 import { resolveTimeoutMs } from './resolve-timeout.js';
 import { createSyslogCefAdapter } from './syslog.js';
 import { DEFAULT_APP_NAME, parseFacility } from './syslog-format.js';
-import type { AdapterOptions, CefConfig, ConnectionTestResult, DeliveryResult, SendOptions, SiemAdapter } from './types.js';
+import type { AdapterOptions, CefConfig, ConnectionTestResult, DeliveryResult, SendOptions, SiemAdapter, TlsOptions } from './types.js';
 
 /** siemgate's own version (package.json, read once): the CEF Device Version of the generic CEF and ArcSight adapters. */
 export const CEF_DEVICE_VERSION: string = (
@@ -141,21 +141,55 @@ export function createCefAdapter(config: CefConfig, options: AdapterOptions): Si
   }
 
   if (!config.endpoint) throw new InvalidCefConfigError('endpoint is required for transport HTTP');
-  const endpoint = config.endpoint;
-  const http = new HttpDestination({ egress: options.egress, ...(config.tls ? { tls: config.tls } : {}), timeoutMs });
-  const headers: Record<string, string> = config.token ? { authorization: `Bearer ${config.token}` } : {};
+  return createCefHttpAdapter('CEF', {
+    endpoint: config.endpoint,
+    headers: config.token ? { authorization: `Bearer ${config.token}` } : {},
+    ...(config.tls ? { tls: config.tls } : {}),
+    gzip: config.gzip ?? false,
+    timeoutMs,
+    header,
+    hostname,
+    egress: options.egress,
+  });
+}
 
+/** What {@link createCefHttpAdapter} needs. */
+export interface CefHttpAdapterOptions {
+  endpoint: string;
+  /** Request headers, e.g. `authorization`. */
+  headers: Record<string, string>;
+  tls?: TlsOptions;
+  gzip: boolean;
+  timeoutMs: number;
+  header: CefHeader;
+  /** Reported as `dvchost`. */
+  hostname: string;
+  egress: AdapterOptions['egress'];
+}
+
+/**
+ * CEF lines over HTTP(S): one POST per batch, each line ended by LF, answers classified like every HTTP
+ * destination. Shared by generic CEF (transport HTTP) and ArcSight.
+ *
+ * @example
+ * ```ts
+ * const adapter = createCefHttpAdapter('CEF', { endpoint, headers: { authorization: `Bearer ${token}` }, gzip: false,
+ *   timeoutMs: 30_000, header, hostname: 'gw-1', egress });
+ * ```
+ */
+export function createCefHttpAdapter(type: 'CEF' | 'ARCSIGHT', options: CefHttpAdapterOptions): SiemAdapter<string> {
+  const http = new HttpDestination({ egress: options.egress, ...(options.tls ? { tls: options.tls } : {}), timeoutMs: options.timeoutMs });
   const adapter: SiemAdapter<string> = {
-    type: 'CEF',
+    type,
     transform(event: SecurityEvent): string {
-      return formatCef(event, header, { deviceHostName: hostname });
+      return formatCef(event, options.header, { deviceHostName: options.hostname });
     },
     send(records: string[], sendOptions?: SendOptions): Promise<DeliveryResult> {
       return postCefLines(records, {
         http,
-        url: endpoint,
-        headers,
-        gzip: config.gzip ?? false,
+        url: options.endpoint,
+        headers: options.headers,
+        gzip: options.gzip,
         ...(sendOptions?.signal ? { signal: sendOptions.signal } : {}),
       });
     },

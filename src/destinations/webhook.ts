@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import type { SecurityEvent, Severity } from '../events/security-event.js';
+import type { SecurityEvent } from '../events/security-event.js';
 import { headerNameRule, headerValueRule, RESERVED_HEADER_NAMES } from './config-rules.js';
 import { classifyAnswer, classifyError, HttpDestination, runConnectionTest } from './http-destination.js';
 import type {
@@ -52,28 +52,7 @@ export class WebhookConfigError extends Error {
 }
 
 /** One event as a webhook receives it: the canonical event in camelCase, `time` as ISO 8601, `id` included. */
-export interface WebhookRecord {
-  id: string;
-  time: string;
-  type: string;
-  name: string;
-  severity: Severity;
-  outcome?: string;
-  customerId?: string;
-  msspId?: string;
-  installationId?: string;
-  agentId?: string;
-  userEmail?: string;
-  sourceIp?: string;
-  threatDetected?: boolean;
-  ruleIds?: string[];
-  families?: string[];
-  promptHash?: string;
-  promptLength?: number;
-  detectionCount?: number;
-  scanDurationMs?: number;
-  data?: Record<string, unknown>;
-}
+export type WebhookRecord = Omit<SecurityEvent, 'time'> & { time: string };
 
 /**
  * Maps a canonical event to the webhook record. Absent optional fields are left out.
