@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { SECRET_KEY_BYTES } from './crypto/secret-box.js';
+import { EgressPolicy } from './net/egress-policy.js';
 
 /** A setting from the environment has a value the gateway cannot use. The message names the setting. */
 export class SettingsError extends Error {
@@ -115,6 +116,11 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
   }
 
   const egressAllow = (env.SIEMGATE_EGRESS_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  try {
+    new EgressPolicy({ allow: egressAllow });
+  } catch (error) {
+    throw new SettingsError('SIEMGATE_EGRESS_ALLOW', (error as Error).message);
+  }
 
   return {
     port,

@@ -1,4 +1,6 @@
 import { createSiemAdapter } from '../destinations/create-siem-adapter.js';
+import { secretValues } from '../destinations/destination-config.js';
+import { scrubSecrets } from '../store/redact.js';
 import type { AdapterOptions, ConnectionTestResult, DestinationConfig, SiemAdapter } from '../destinations/types.js';
 import type { EgressPolicy } from '../net/egress-policy.js';
 import type { TenantStore } from '../store/tenant-store.js';
@@ -45,6 +47,13 @@ export class IntegrationTester {
     } finally {
       await adapter.close();
     }
+    // Second line of defence: adapters scrub their own credentials, this scrubs every secret of the config.
+    const secrets = secretValues(config);
+    result = {
+      ...result,
+      message: scrubSecrets(result.message, secrets),
+      steps: result.steps.map((step) => ({ ...step, detail: scrubSecrets(step.detail, secrets) })),
+    };
     await tenant.recordDeliveryOutcome(
       integrationId,
       result.success ? { success: true, eventsDelivered: false } : { success: false, error: result.message },

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AdapterOptions, DeliveryResult, DestinationConfig, SiemAdapter } from '../destinations/types.js';
+import { secretValues } from '../destinations/destination-config.js';
 import { deserializeEvent } from '../events/event-schema.js';
+import { scrubSecrets } from '../store/redact.js';
 import type { Logger } from '../logger.js';
 import type { EgressPolicy } from '../net/egress-policy.js';
 import type { DeliveryStore, DeliveryTarget, LogEntry, ReplayEntry } from '../store/delivery-store.js';
@@ -68,7 +70,7 @@ export class IntegrationWorker {
   readonly latencies: number[] = [];
 
   #target: DeliveryTarget;
-  #adapter?: { adapter: SiemAdapter; version: string };
+  #adapter?: { adapter: SiemAdapter; version: string; secrets: string[] };
   #stopping = false;
   #abort = new AbortController();
   #loop?: Promise<void>;
@@ -190,7 +192,9 @@ export class IntegrationWorker {
       const adapter = await this.#currentAdapter();
       if (!adapter) return;
       const records = entries.map((e) => adapter.transform(deserializeEvent(e.payload)));
-      const result = await adapter.send(records, { signal: this.#abort.signal });
+      const sent = await adapter.send(records, { signal: this.#abort.signal });
+      // Second line of defence: no secret of the config reaches lastError, dead letters or subscribers.
+      const result = sent.ok ? sent : { ...sent, message: scrubSecrets(sent.message, this.#adapter?.secrets ?? []) };
       if (this.#stopping && this.#abort.signal.aborted) return;
       const target = this.#target;
       this.#recordAttempt(target, entries.length, result);
@@ -272,7 +276,7 @@ export class IntegrationWorker {
     const config = await this.deps.store.destinationConfig(target.id);
     if (!config) return null;
     const adapter = this.deps.createAdapter(config, { egress: this.deps.egress, defaultTimeoutMs: target.batching.timeoutSeconds * 1000 });
-    this.#adapter = { adapter, version: target.updatedAt };
+    this.#adapter = { adapter, version: target.updatedAt, secrets: secretValues(config) };
     return adapter;
   }
 

@@ -46,6 +46,7 @@ export function createArcSightAdapter(config: ArcSightConfig, options: AdapterOp
       ...(config.smartConnectorId ? { [SMART_CONNECTOR_ID_HEADER.toLowerCase()]: config.smartConnectorId } : {}),
     },
     ...(config.tls ? { tls: config.tls } : {}),
+    secrets: [config.token],
     gzip: config.gzip ?? false,
     timeoutMs,
     header,

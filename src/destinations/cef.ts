@@ -144,6 +144,7 @@ export function createCefAdapter(config: CefConfig, options: AdapterOptions): Si
   return createCefHttpAdapter('CEF', {
     endpoint: config.endpoint,
     headers: config.token ? { authorization: `Bearer ${config.token}` } : {},
+    secrets: [config.token],
     ...(config.tls ? { tls: config.tls } : {}),
     gzip: config.gzip ?? false,
     timeoutMs,
@@ -165,6 +166,8 @@ export interface CefHttpAdapterOptions {
   /** Reported as `dvchost`. */
   hostname: string;
   egress: AdapterOptions['egress'];
+  /** Credentials in `headers`, scrubbed from answers. */
+  secrets: readonly (string | undefined)[];
 }
 
 /**
@@ -178,7 +181,7 @@ export interface CefHttpAdapterOptions {
  * ```
  */
 export function createCefHttpAdapter(type: 'CEF' | 'ARCSIGHT', options: CefHttpAdapterOptions): SiemAdapter<string> {
-  const http = new HttpDestination({ egress: options.egress, ...(options.tls ? { tls: options.tls } : {}), timeoutMs: options.timeoutMs });
+  const http = new HttpDestination({ egress: options.egress, ...(options.tls ? { tls: options.tls } : {}), timeoutMs: options.timeoutMs, secrets: options.secrets });
   const adapter: SiemAdapter<string> = {
     type,
     transform(event: SecurityEvent): string {

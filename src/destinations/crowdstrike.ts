@@ -59,7 +59,7 @@ export interface LogScaleHecEvent {
  */
 export function createCrowdStrikeAdapter(config: CrowdStrikeConfig, options: AdapterOptions): SiemAdapter<LogScaleHecEvent> {
   const timeoutMs = resolveTimeoutMs(config.timeoutSeconds, options);
-  const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs });
+  const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs, secrets: [config.token] });
   const host = options.hostname || osHostname();
 
   const adapter: SiemAdapter<LogScaleHecEvent> = {

@@ -346,3 +346,23 @@ export function mergeConfig(stored: DestinationConfig, patch: Record<string, unk
   }
   return merged;
 }
+
+/**
+ * Every secret value of a config as plain strings (header values included), for scrubbing texts that
+ * leave the process: `lastError`, attempt errors, test results.
+ *
+ * @example
+ * ```ts
+ * scrubSecrets(result.message, secretValues(config));
+ * ```
+ */
+export function secretValues(config: DestinationConfig): string[] {
+  const out: string[] = [];
+  const collect = (v: unknown) => {
+    if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) v.forEach(collect);
+    else if (v && typeof v === 'object') Object.values(v).forEach(collect);
+  };
+  collect(splitSecrets(config).secrets);
+  return out;
+}

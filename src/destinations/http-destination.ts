@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { createTestEvent } from '../events/security-event.js';
 import { EgressDeniedError, type EgressPolicy } from '../net/egress-policy.js';
 import { createHttpDispatcher } from '../net/http-client.js';
+import { scrubSecrets } from '../store/redact.js';
 import type { ConnectionTestResult, DeliveryResult, SiemAdapter, TestStep, TlsOptions } from './types.js';
 
 const gzip = promisify(gzipCallback);
@@ -84,6 +85,12 @@ export interface HttpDestinationOptions {
   tls?: TlsOptions;
   /** Whole-request limit (connect, headers and body) in milliseconds. */
   timeoutMs: number;
+  /**
+   * Credentials this destination sends. They are scrubbed from every answer (body and headers) before
+   * anyone reads it, so a SIEM that echoes a token in its error text cannot leak it into a result,
+   * `lastError` or a log. @default []
+   */
+  secrets?: readonly (string | undefined)[];
 }
 
 /**
@@ -101,9 +108,11 @@ export interface HttpDestinationOptions {
 export class HttpDestination {
   private readonly dispatcher: Dispatcher;
   private readonly timeoutMs: number;
+  private readonly secrets: readonly (string | undefined)[];
 
   constructor(options: HttpDestinationOptions) {
     this.timeoutMs = options.timeoutMs;
+    this.secrets = options.secrets ?? [];
     this.dispatcher = createHttpDispatcher({ egress: options.egress, tls: options.tls, timeoutMs: options.timeoutMs });
   }
 
@@ -152,10 +161,10 @@ export class HttpDestination {
         body,
         signal: controller.signal,
       });
-      const text = await readCapped(res.body, MAX_ANSWER_BODY_BYTES);
+      const text = scrubSecrets(await readCapped(res.body, MAX_ANSWER_BODY_BYTES), this.secrets);
       const flat: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) {
-        if (v !== undefined) flat[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+        if (v !== undefined) flat[k.toLowerCase()] = scrubSecrets(Array.isArray(v) ? v.join(', ') : v, this.secrets);
       }
       return { status: res.statusCode, headers: flat, body: text, latencyMs: Math.round(performance.now() - started) };
     } catch (err) {

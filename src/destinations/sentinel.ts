@@ -1,3 +1,4 @@
+import { scrubSecrets } from '../store/redact.js';
 import type { SecurityEvent, Severity } from '../events/security-event.js';
 import { classifyAnswer, classifyError, HttpDestination, HttpStatus, runConnectionTest, type HttpAnswer } from './http-destination.js';
 import { buildSentinelSignature, decodeSentinelSharedKey, SentinelSignatureDefaults } from './sentinel-signature.js';
@@ -66,9 +67,6 @@ const MS_PER_SECOND = 1000;
 const HTTP_BAD_REQUEST = 400;
 /** Token endpoint answers that mean "fix the app registration / secret / tenant", not "retry later". */
 const TOKEN_AUTH_STATUSES = new Set<number>([HTTP_BAD_REQUEST, HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN]);
-const REDACTED = '[REDACTED]';
-/** Shorter values are not searched for in messages (they would match ordinary text). */
-const MIN_REDACTED_LENGTH = 4;
 const ENTRA_ERROR_CODE = /AADSTS\d+/;
 
 /** A Sentinel configuration that cannot be used as given. The message names the field, never a secret value. */
@@ -252,11 +250,6 @@ function describeTokenError(answer: HttpAnswer): string | undefined {
   return describeAzureError(answer);
 }
 
-function redact(message: string, secrets: readonly (string | undefined)[]): string {
-  let out = message;
-  for (const s of secrets) if (s && s.length >= MIN_REDACTED_LENGTH) out = out.split(s).join(REDACTED);
-  return out;
-}
 
 function validUrl(value: string, field: string): URL {
   let url: URL;
@@ -337,7 +330,7 @@ class EntraTokenCache {
   }
 
   private failure(result: DeliveryResult): DeliveryResult {
-    return { ...result, message: redact(`Entra ID token request failed: ${result.message}`, this.redactList()) };
+    return { ...result, message: scrubSecrets(`Entra ID token request failed: ${result.message}`, this.redactList()) };
   }
 
   private async fetchToken(): Promise<TokenOutcome> {
@@ -427,7 +420,7 @@ function createDataCollectorAdapter(config: SentinelDataCollectorConfig, options
   const base = validUrl(config.endpoint ?? `https://${config.workspaceId}.${DataCollectorApi.HOST_SUFFIX}`, 'endpoint');
   const basePath = withoutTrailingSlash(base);
   const url = `${basePath.endsWith(DataCollectorApi.PATH) ? basePath : `${basePath}${DataCollectorApi.PATH}`}?api-version=${DataCollectorApi.API_VERSION}`;
-  const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs: timeoutOf(config, options) });
+  const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs: timeoutOf(config, options), secrets: [config.sharedKey] });
   const secrets = [config.sharedKey];
 
   const adapter: SiemAdapter<DataCollectorRecord> = {
@@ -469,7 +462,7 @@ function createDataCollectorAdapter(config: SentinelDataCollectorConfig, options
         } catch (err) {
           result = classifyError(err, performance.now() - started, chunk.count);
         }
-        if (!result.ok) return partial({ ...result, message: redact(result.message, secrets) }, accepted, records.length, started);
+        if (!result.ok) return partial({ ...result, message: scrubSecrets(result.message, secrets) }, accepted, records.length, started);
         accepted += chunk.count;
         lastStatus = result.status;
       }
@@ -504,9 +497,9 @@ function createLogsIngestionAdapter(config: SentinelLogsIngestionConfig, options
   }).toString();
 
   const timeoutMs = timeoutOf(config, options);
-  const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs });
+  const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs, secrets: [config.clientSecret] });
   // Entra ID is a public endpoint: system roots and no client certificate, whatever the DCE's TLS settings are.
-  const tokenHttp = new HttpDestination({ egress: options.egress, timeoutMs });
+  const tokenHttp = new HttpDestination({ egress: options.egress, timeoutMs, secrets: [config.clientSecret] });
   // The secret as typed and as form-encoded on the wire, plus the current bearer token.
   const encodedSecret = new URLSearchParams({ s: config.clientSecret }).toString().slice('s='.length);
   const secretList = () => [config.clientSecret, encodedSecret, tokens.current];
@@ -550,7 +543,7 @@ function createLogsIngestionAdapter(config: SentinelLogsIngestionConfig, options
           }
           break;
         }
-        if (!result.ok) return partial({ ...result, message: redact(result.message, secretList()) }, accepted, records.length, started);
+        if (!result.ok) return partial({ ...result, message: scrubSecrets(result.message, secretList()) }, accepted, records.length, started);
         accepted += chunk.count;
         lastStatus = result.status;
       }

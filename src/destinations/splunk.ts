@@ -404,7 +404,7 @@ export function hecAckUrl(endpoint: string): string {
  */
 export function createSplunkAdapter(config: SplunkConfig, options: AdapterOptions): SiemAdapter<SplunkHecEvent> {
   const timeoutMs = resolveTimeoutMs(config.timeoutSeconds, options);
-  const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs });
+  const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs, secrets: [config.token] });
   const host = config.host || options.hostname || osHostname();
   const sourcetype = config.sourcetype || DEFAULT_SOURCETYPE;
   const channel = config.indexerAck ? randomUUID() : undefined;

@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { scrubSecrets } from '../store/redact.js';
 import type { SecurityEvent } from '../events/security-event.js';
 import { headerNameRule, headerValueRule, RESERVED_HEADER_NAMES } from './config-rules.js';
 import { classifyAnswer, classifyError, HttpDestination, runConnectionTest } from './http-destination.js';
@@ -38,9 +39,6 @@ const MS_PER_SECOND = 1000;
 /** Characters of the base64url SHA-256 digest used in generated webhook ids (~160 bits). */
 const MESSAGE_ID_HASH_CHARS = 27;
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const REDACTED = '[REDACTED]';
-/** Shorter values are not searched for in messages (they would match ordinary text such as status codes). */
-const MIN_REDACTED_LENGTH = 4;
 
 /** A webhook integration's configuration cannot be used (bad header, bad secret format). Never contains a secret. */
 export class WebhookConfigError extends Error {
@@ -194,13 +192,6 @@ function validateHeaders(headers: WebhookConfig['headers']): Record<string, stri
   return out;
 }
 
-/** Replaces every occurrence of a secret in a message (a receiver may echo our headers back in its error text). */
-function redact(message: string, secrets: readonly string[]): string {
-  let out = message;
-  for (const s of secrets) if (s.length >= MIN_REDACTED_LENGTH) out = out.split(s).join(REDACTED);
-  return out;
-}
-
 /**
  * Creates the generic webhook adapter: POSTs a JSON array of {@link WebhookRecord}s to `config.endpoint` with the
  * configured extra headers, signed with `X-ARX-Signature` (ARX) or the Standard Webhooks headers when a secret is set.
@@ -227,7 +218,7 @@ export function createWebhookAdapter(config: WebhookConfig, options: AdapterOpti
   if (secret && scheme === 'STANDARD_WEBHOOKS') standardWebhooksKey(secret);
   const secrets = [...(secret ? [secret] : []), ...Object.values(extraHeaders)];
   const timeoutMs = config.timeoutSeconds ? config.timeoutSeconds * MS_PER_SECOND : (options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS);
-  const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs });
+  const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs, secrets });
 
   const adapter: SiemAdapter<WebhookRecord> = {
     type: 'WEBHOOK',
@@ -250,10 +241,10 @@ export function createWebhookAdapter(config: WebhookConfig, options: AdapterOpti
           signal: sendOptions?.signal,
         });
         const result = classifyAnswer(answer, records.length);
-        return { ...result, message: redact(result.message, secrets), latencyMs: Math.round(performance.now() - started) };
+        return { ...result, message: scrubSecrets(result.message, secrets), latencyMs: Math.round(performance.now() - started) };
       } catch (err) {
         const result = classifyError(err, performance.now() - started, records.length);
-        return { ...result, message: redact(result.message, secrets) };
+        return { ...result, message: scrubSecrets(result.message, secrets) };
       }
     },
     test(): Promise<ConnectionTestResult> {

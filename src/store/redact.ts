@@ -26,3 +26,22 @@ export function redactSecrets<T>(value: T): T {
   }
   return out as T;
 }
+
+/** Secrets shorter than this are not scrubbed from text (they would match ordinary words). */
+export const MIN_SCRUBBED_SECRET_LENGTH = 4;
+
+/**
+ * Replaces every occurrence of each secret in `text` with `[REDACTED]`: for error texts a SIEM may have
+ * built from our own request (an echoed token, header or key).
+ *
+ * @example
+ * ```ts
+ * scrubSecrets('Invalid token Splunk abc123', ['abc123']); // "Invalid token Splunk [REDACTED]"
+ * ```
+ */
+export function scrubSecrets(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text;
+  const list = secrets.filter((s): s is string => typeof s === 'string' && s.length >= MIN_SCRUBBED_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+  for (const secret of list) out = out.split(secret).join(REDACTED);
+  return out;
+}
