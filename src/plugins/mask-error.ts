@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { MaskError } from 'graphql-yoga';
-import { ErrorCode, badUserInput, notFound, storeUnavailable } from '../errors.js';
+import { ErrorCode, notFound, storeUnavailable } from '../errors.js';
+import { EventValidationError } from '../events/event-schema.js';
 import type { Logger } from '../logger.js';
 import { InvalidInputError, RecordNotFoundError, StoreUnavailableError } from '../store/store-errors.js';
 
@@ -25,6 +26,9 @@ export function createMaskError(log: Logger): MaskError {
       const message = original.issues.map((i) => `${i.path ? `input.${i.path}` : 'input'}: ${i.message}`).join('; ');
       return new GraphQLError(message, { ...located, extensions: { code: ErrorCode.BAD_USER_INPUT, field: first?.path ? `input.${first.path}` : 'input' } });
     }
+    if (original instanceof EventValidationError) {
+      return new GraphQLError(original.message, { ...located, extensions: { code: ErrorCode.BAD_USER_INPUT, field: original.issues[0]?.path, issues: original.issues.slice(0, 100) } });
+    }
     if (original instanceof StoreUnavailableError) {
       log.error({ err: original.cause ?? original }, 'store unavailable');
       return relocate(storeUnavailable(original.detail));
@@ -35,4 +39,3 @@ export function createMaskError(log: Logger): MaskError {
   };
 }
 
-void badUserInput;

@@ -35,6 +35,8 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, ValidationPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
+    // Refuse a subscription when it is created, not on each event.
+    authorizeOnSubscribe: true,
     authScopes: (ctx) => ({
       admin: ctx.principal.role === Role.ADMIN,
       reader: ctx.principal.role === Role.ADMIN || ctx.principal.role === Role.VIEWER,

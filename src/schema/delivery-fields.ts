@@ -200,11 +200,15 @@ builder.subscriptionType({
       authScopes: { reader: true },
       description: 'The integration whenever its error tracking, health, last delivery or queue changes; all of the organisation\'s integrations without `id`.',
       args: { id: t.arg.id() },
-      subscribe: async function* (_root, args, ctx) {
+      // Checks the id before the stream starts, so an unknown id ends the subscription with NOT_FOUND.
+      subscribe: async (_root, args, ctx) => {
         const only = args.id ? (await ctx.tenant.getIntegration(String(args.id))).id : null;
-        for await (const message of ctx.services.engine.status.subscribe(statusTopic(ctx.principal.organization.id))) {
-          if (message.integration && (only === null || message.integrationId === only)) yield message.integration;
-        }
+        const messages = ctx.services.engine.status.subscribe(statusTopic(ctx.principal.organization.id));
+        return (async function* () {
+          for await (const message of messages) {
+            if (message.integration && (only === null || message.integrationId === only)) yield message.integration;
+          }
+        })();
       },
       resolve: (integration) => integration as never,
     }),
@@ -213,11 +217,14 @@ builder.subscriptionType({
       authScopes: { reader: true },
       description: 'Every batch attempt, as it completes.',
       args: { integrationId: t.arg.id() },
-      subscribe: async function* (_root, args, ctx) {
+      subscribe: async (_root, args, ctx) => {
         const only = args.integrationId ? (await ctx.tenant.getIntegration(String(args.integrationId))).id : null;
-        for await (const attempt of ctx.services.engine.attempts.subscribe(attemptsTopic(ctx.principal.organization.id))) {
-          if (only === null || attempt.integrationId === only) yield attempt;
-        }
+        const attempts = ctx.services.engine.attempts.subscribe(attemptsTopic(ctx.principal.organization.id));
+        return (async function* () {
+          for await (const attempt of attempts) {
+            if (only === null || attempt.integrationId === only) yield attempt;
+          }
+        })();
       },
       resolve: (attempt) => attempt as never,
     }),
