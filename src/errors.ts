@@ -20,20 +20,6 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
- * A rejected input. `path` is the input path as the client wrote it, e.g. `input.config.splunk.endpoint`.
- *
- * @example
- * ```ts
- * throw badUserInput('config.splunk.endpoint', 'must be an http or https URL');
- * ```
- */
-export function badUserInput(path: string, rule: string): GraphQLError {
-  return new GraphQLError(path ? `${path}: ${rule}` : rule, {
-    extensions: { code: ErrorCode.BAD_USER_INPUT, field: path || undefined },
-  });
-}
-
-/**
  * No or invalid credentials; answered with HTTP 401.
  *
  * @example
