@@ -23,13 +23,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('type', 'text', (c) => c.notNull())
     // 0 NONE, 1 LOW, 2 MEDIUM, 3 HIGH, 4 CRITICAL: compared by minSeverity filters.
     .addColumn('severity_rank', 'integer', (c) => c.notNull())
-    // The canonical event as JSON.
+    // The canonical event as JSON; '' once every integration has moved past it (the row stays for idempotency).
     .addColumn('payload', 'text', (c) => c.notNull())
     .addColumn('received_at', 'text', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('events_idempotency_idx').on('events').columns(['organization_id', 'event_id']).unique().execute();
   await db.schema.createIndex('events_org_seq_idx').on('events').columns(['organization_id', 'seq']).execute();
   await db.schema.createIndex('events_org_customer_seq_idx').on('events').columns(['organization_id', 'customer_id', 'seq']).execute();
+  // Rows outlive delivery (payload compacted away) so that ids stay idempotent for the retention window.
+  await db.schema.createIndex('events_received_idx').on('events').column('received_at').execute();
 
   await db.schema
     .createTable('delivery_state')

@@ -23,7 +23,7 @@ export interface DeliveryEngineOptions {
   retryMaxMs?: number;
   /** Least time between two progress-only status messages of one integration (error changes go out at once). @default 250 */
   statusIntervalMs?: number;
-  /** How often delivered events are pruned from the log. @default 60000 */
+  /** How often delivered events are compacted, and events older than the retention deleted, in the log. @default 60000 */
   pruneIntervalMs?: number;
   /** @default createSiemAdapter */
   createAdapter?: (config: DestinationConfig, options: AdapterOptions) => SiemAdapter;
@@ -100,7 +100,9 @@ export class DeliveryEngine {
       if (target.enabled) this.#startWorker(target);
     }
     this.#pruneTimer = setInterval(() => {
-      this.#delivery.prune().catch((error: unknown) => this.#options.log.warn({ err: error }, 'pruning the event log failed'));
+      this.#delivery
+        .prune(new Date(Date.now() - this.#options.retentionMs))
+        .catch((error: unknown) => this.#options.log.warn({ err: error }, 'pruning the event log failed'));
     }, this.#options.pruneIntervalMs);
     this.#pruneTimer.unref();
   }

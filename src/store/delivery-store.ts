@@ -58,6 +58,9 @@ export interface DeadLetterReason {
  * ```
  */
 export class DeliveryStore {
+  /** Per organisation, the seq up to which payloads were already compacted (saves rescanning). */
+  readonly #compactedUpTo = new Map<string, number>();
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly box: SecretBox,
@@ -219,17 +222,19 @@ export class DeliveryStore {
   }
 
   /**
-   * Deletes log events every integration of their organisation has moved past, at most `limit` per call.
-   * Returns how many were deleted. Dead letters keep their own copy of the payload.
+   * Keeps the log small without giving up idempotency, in two steps of at most `limit` rows each:
+   * 1. compacts events every enabled integration of their organisation has moved past: the payload is
+   *    dropped, the row (organisation, id) stays, so a re-sent id is still recognised;
+   * 2. deletes rows received before `dedupBefore` (the retention window; older undelivered events were
+   *    dead-lettered with their own copy of the payload).
+   * Returns the number of rows compacted and deleted.
    */
-  async prune(limit = 10_000): Promise<number> {
-    const orgs = await this.db
-      .selectFrom('events')
-      .select('organization_id')
-      .distinct()
-      .execute();
+  async prune(dedupBefore: Date, limit = 10_000): Promise<{ compacted: number; deleted: number }> {
+    let compacted = 0;
     let deleted = 0;
+    const orgs = await this.db.selectFrom('organizations').select('id as organization_id').execute();
     for (const { organization_id: org } of orgs) {
+      if (compacted >= limit && deleted >= limit) break;
       const min = await this.db
         .selectFrom('delivery_state')
         .innerJoin('siem_integrations', 'siem_integrations.id', 'delivery_state.integration_id')
@@ -237,26 +242,45 @@ export class DeliveryStore {
         .where('delivery_state.organization_id', '=', org)
         .where('siem_integrations.enabled', '=', 1)
         .executeTakeFirst();
-      // With no enabled integration nothing will read the log: everything up to the head may go.
+      // With no enabled integration nothing will read the log: every payload may go.
       const upTo = min?.min === null || min?.min === undefined ? Number.MAX_SAFE_INTEGER : Number(min.min);
-      const batch = await this.db
+      const from = this.#compactedUpTo.get(org) ?? 0;
+      const rows = await this.db
         .selectFrom('events')
         .select('seq')
         .where('organization_id', '=', org)
+        .where('seq', '>', from)
         .where('seq', '<=', upTo)
         .orderBy('seq')
-        .limit(limit - deleted)
+        .limit(Math.max(0, limit - compacted))
         .execute();
-      if (batch.length === 0) continue;
-      const result = await this.db
-        .deleteFrom('events')
+      if (rows.length > 0) {
+        const last = Number(rows.at(-1)!.seq);
+        const result = await this.db
+          .updateTable('events')
+          .set({ payload: '' })
+          .where('organization_id', '=', org)
+          .where('seq', '>', from)
+          .where('seq', '<=', last)
+          .executeTakeFirst();
+        compacted += Number(result.numUpdatedRows);
+        this.#compactedUpTo.set(org, last);
+      }
+      // Only rows every integration has moved past: an older undelivered event is dead-lettered first.
+      const expired = await this.db
+        .selectFrom('events')
+        .select('seq')
+        .where('received_at', '<', dedupBefore.toISOString())
         .where('organization_id', '=', org)
-        .where('seq', '<=', Number(batch.at(-1)!.seq))
-        .executeTakeFirst();
-      deleted += Number(result.numDeletedRows);
-      if (deleted >= limit) break;
+        .where('seq', '<=', upTo)
+        .limit(Math.max(0, limit - deleted))
+        .execute();
+      if (expired.length > 0) {
+        const result = await this.db.deleteFrom('events').where('seq', 'in', expired.map((r) => Number(r.seq))).executeTakeFirst();
+        deleted += Number(result.numDeletedRows);
+      }
     }
-    return deleted;
+    return { compacted, deleted };
   }
 
   private targets() {
