@@ -5,6 +5,27 @@ import { SEVERITY_ORDER, type SecurityEvent, type Severity } from './security-ev
 
 /** Largest `data` object accepted per event, serialised. */
 export const MAX_EVENT_DATA_BYTES = 32 * 1024;
+/** Deepest nesting of objects and arrays accepted in `data`. */
+export const MAX_EVENT_DATA_DEPTH = 32;
+
+/**
+ * Whether a JSON value nests deeper than `max` levels. Iterative, so a hostile value cannot exhaust the stack.
+ *
+ * @example
+ * ```ts
+ * nestsDeeperThan({ a: { b: {} } }, 2); // true
+ * ```
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 /** One rule an ingested event broke; `path` names the event's index and field, e.g. `events[3].severity`. */
 export interface EventIssue {
@@ -66,7 +87,10 @@ export const securityEventSchema = z
     scanDurationMs: z.number().min(0, 'must not be negative').max(86_400_000, 'must be at most 86400000').optional(),
     data: z
       .record(z.unknown())
-      .refine((v) => Buffer.byteLength(JSON.stringify(v)) <= MAX_EVENT_DATA_BYTES, `must serialise to at most ${MAX_EVENT_DATA_BYTES} bytes`)
+      .superRefine((v, ctx) => {
+        if (nestsDeeperThan(v, MAX_EVENT_DATA_DEPTH)) ctx.addIssue({ code: 'custom', message: `must not nest deeper than ${MAX_EVENT_DATA_DEPTH} levels` });
+        else if (Buffer.byteLength(JSON.stringify(v)) > MAX_EVENT_DATA_BYTES) ctx.addIssue({ code: 'custom', message: `must serialise to at most ${MAX_EVENT_DATA_BYTES} bytes` });
+      })
       .optional(),
   })
   .strict();

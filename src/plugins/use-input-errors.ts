@@ -15,6 +15,8 @@ const REQUIRED_FIELD = /^Field "(?:(\w+)\.)?(\w+)" of required type "([^"]+)" wa
 const ONE_OF = /OneOf Input Object "(\w+)" must specify exactly one key|Exactly one key must be specified for OneOf type "(\w+)"|must be non-null for OneOf type "(\w+)"/;
 const UNKNOWN_FIELD = /^Field "(\w+)" is not defined by type "(\w+)"/;
 const VARIABLE = /^Variable "\$(\w+)" got invalid value .*?(?: at "([^"]+)")?; (.*)$/s;
+const VARIABLE_MISSING = /^Variable "\$(\w+)" of (?:required|non-null) type "([^"]+)" (?:was not provided|must not be null)\.$/;
+const TOO_MANY_ERRORS = /^Too many errors processing variables/;
 
 /**
  * Rewrites graphql-js's own input errors (a missing required field, two `@oneOf` members, an unknown
@@ -51,6 +53,9 @@ export function useInputErrors(options: InputErrorsOptions): Plugin {
 
 function rewriteError(error: GraphQLError, document: DocumentNode | undefined, typePaths: Record<string, string>): GraphQLError {
   const message = error.message;
+  const missing = VARIABLE_MISSING.exec(message);
+  if (missing) return badInput(missing[1]!, `is required (${missing[2]})`, error);
+  if (TOO_MANY_ERRORS.test(message)) return badInput('variables', 'too many invalid values; fix the errors above and send again', error);
   const variable = VARIABLE.exec(message);
   if (variable) {
     const [, name, at, reason] = variable as unknown as [string, string, string | undefined, string];
@@ -91,7 +96,8 @@ function badInput(path: string, rule: string, original: GraphQLError): GraphQLEr
     nodes: original.nodes,
     source: original.source,
     positions: original.positions,
-    extensions: { code: ErrorCode.BAD_USER_INPUT, field: path },
+    // Keep what Yoga put there (e.g. `http.status` 400 for a request error), set the code and the path.
+    extensions: { ...original.extensions, code: ErrorCode.BAD_USER_INPUT, field: path },
   });
 }
 
