@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -18,6 +17,7 @@ import { createLogger, type Logger } from './logger.js';
 import { EgressPolicy } from './net/egress-policy.js';
 import { createMaskError } from './plugins/mask-error.js';
 import { useInputErrors } from './plugins/use-input-errors.js';
+import { useQueryLimits } from './plugins/use-query-limits.js';
 import { INPUT_TYPE_PATHS, buildSchema } from './schema/index.js';
 import type { GatewayContext, GatewayServices } from './schema/context.js';
 import { resolveSecretKey, type Settings } from './settings.js';
@@ -182,14 +182,7 @@ function createGraphQLServer({ settings, log, services }: { settings: Settings; 
     plugins: [
       useInputErrors({ inputTypePaths: INPUT_TYPE_PATHS }),
       ...(settings.graphiql ? [] : [useDisableIntrospection()]),
-      EnvelopArmorPlugin({
-        maxDepth: { n: 12, ignoreIntrospection: true },
-        maxAliases: { n: 15 },
-        maxDirectives: { n: 20 },
-        maxTokens: { n: 4000 },
-        costLimit: { maxCost: 5000 },
-        blockFieldSuggestion: { enabled: !settings.graphiql },
-      }),
+      useQueryLimits({ blockFieldSuggestions: !settings.graphiql }),
     ],
   });
 }

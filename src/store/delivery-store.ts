@@ -6,7 +6,7 @@ import type { DestinationConfig, SiemIntegrationType } from '../destinations/typ
 import { SEVERITY_ORDER } from '../events/security-event.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { errorTrackingUpdate } from './error-tracking.js';
-import { asStoreError } from './store-errors.js';
+import { runTransaction } from './run-transaction.js';
 import type { Database } from './tables.js';
 import type { Batching } from './tenant-store.js';
 
@@ -308,11 +308,7 @@ export class DeliveryStore {
   }
 
   private async write(fn: (trx: Transaction<Database>) => Promise<void>): Promise<void> {
-    try {
-      await this.db.transaction().execute(fn);
-    } catch (error) {
-      throw asStoreError(error);
-    }
+    await runTransaction(this.db, fn);
   }
 }
 

@@ -12,6 +12,7 @@ import { errorTrackingUpdate, type DeliveryOutcomeUpdate } from './error-trackin
 import { appendEvents, headSeq, type AppendedEvent } from './event-log.js';
 import { REDACTED, redactSecrets } from './redact.js';
 import { InvalidInputError, RecordNotFoundError, asStoreError } from './store-errors.js';
+import { runTransaction } from './run-transaction.js';
 import type { Database, SiemIntegrationsTable } from './tables.js';
 
 /** Who made a change, as the audit log records it. */
@@ -605,7 +606,7 @@ export class TenantStore {
 
   /** Runs a write transaction; events it appended are announced to the delivery engine after commit. */
   private async write(fn: (trx: Transaction<Database>) => Promise<AppendedEvent[] | void>): Promise<void> {
-    const appended = await this.run(() => this.db.transaction().execute(fn));
+    const appended = await runTransaction(this.db, fn);
     if (appended && appended.length > 0) this.notify.eventsAppended(this.organizationId, appended);
   }
 

@@ -1,0 +1,177 @@
+/**
+ * Strict parsers written from the specifications, for the abuse suite's injection tests. They share nothing with
+ * src/ (not the formatter, not its constants): if siemgate's output and these disagree, one of them is wrong, and the
+ * specification decides.
+ *
+ * - ArcSight "Implementing ArcSight Common Event Format (CEF)", rev. 25: `CEF:Version|Device Vendor|Device Product|
+ *   Device Version|Device Event Class ID|Name|Severity|[Extension]`. Header: a pipe inside a field is `\|`, a
+ *   backslash `\\`. Extension: space-separated `key=value`; inside values an equals sign is `\=`, a backslash `\\`,
+ *   line feed / carriage return `\n` / `\r`; pipes need no escape there; a value may contain spaces.
+ * - RFC 5424 §6 (SYSLOG-MSG ABNF) and RFC 3164 §4.1 (`<PRI>TIMESTAMP HOSTNAME TAG: CONTENT`).
+ */
+
+export class SpecViolation extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SpecViolation';
+  }
+}
+
+export interface CefRecord {
+  version: number;
+  /** The seven header fields after `CEF:`, unescaped: vendor, product, version, signature id, name, severity. */
+  vendor: string;
+  product: string;
+  deviceVersion: string;
+  signatureId: string;
+  name: string;
+  severity: number;
+  /** Extension pairs in order, values unescaped. */
+  pairs: { key: string; value: string }[];
+  /** Extension as a map; a repeated key is a violation. */
+  ext: Record<string, string>;
+}
+
+const KEY_CHAR = /[A-Za-z0-9_]/;
+
+/** Parses one CEF record (the whole text must be exactly one record). Throws {@link SpecViolation}. */
+export function parseCef(text: string): CefRecord {
+  if (/[\r\n]/.test(text)) throw new SpecViolation('raw CR or LF inside a CEF record');
+  const prefix = /^CEF:(\d+)\|/.exec(text);
+  if (!prefix) throw new SpecViolation(`does not start with CEF:<version>|: ${JSON.stringify(text.slice(0, 40))}`);
+  let pos = prefix[0].length;
+  const fields: string[] = [];
+  let field = '';
+  while (fields.length < 6) {
+    if (pos >= text.length) throw new SpecViolation(`header ends after ${fields.length + 1} fields`);
+    const c = text[pos]!;
+    if (c === '\\') {
+      const n = text[pos + 1];
+      if (n !== '|' && n !== '\\') throw new SpecViolation(`header escape \\${n ?? 'EOF'} is not allowed (only \\| and \\\\)`);
+      field += n;
+      pos += 2;
+    } else if (c === '|') {
+      fields.push(field);
+      field = '';
+      pos++;
+    } else {
+      field += c;
+      pos++;
+    }
+  }
+  const [vendor, product, deviceVersion, signatureId, name, severityText] = fields as [string, string, string, string, string, string];
+  if (!/^(?:\d|10)$/.test(severityText)) throw new SpecViolation(`severity ${JSON.stringify(severityText)} is not 0..10`);
+  const pairs = parseExtension(text.slice(pos));
+  const ext: Record<string, string> = {};
+  for (const { key, value } of pairs) {
+    if (Object.hasOwn(ext, key)) throw new SpecViolation(`extension key ${key} repeated`);
+    ext[key] = value;
+  }
+  return { version: Number(prefix[1]), vendor, product, deviceVersion, signatureId, name, severity: Number(severityText), pairs, ext };
+}
+
+/** Splits `k1=v1 k2=v with spaces k3=v3` into pairs; an unescaped `=` always ends a key. */
+function parseExtension(ext: string): { key: string; value: string }[] {
+  if (ext === '') return [];
+  // Find every unescaped '=': each one closes a key that starts after a space (or at the very beginning).
+  const keyStarts: { key: string; start: number; valueStart: number }[] = [];
+  for (let i = 0; i < ext.length; i++) {
+    const c = ext[i]!;
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (c !== '=') continue;
+    let k = i;
+    while (k > 0 && KEY_CHAR.test(ext[k - 1]!)) k--;
+    if (k === i) throw new SpecViolation(`unescaped "=" without a key at ${i}: ${JSON.stringify(ext.slice(Math.max(0, i - 20), i + 20))}`);
+    if (k > 0 && ext[k - 1] !== ' ') throw new SpecViolation(`unescaped "=" inside a value at ${i}: ${JSON.stringify(ext.slice(Math.max(0, k - 20), i + 20))}`);
+    keyStarts.push({ key: ext.slice(k, i), start: k, valueStart: i + 1 });
+  }
+  if (keyStarts.length === 0 || keyStarts[0]!.start !== 0) throw new SpecViolation(`extension does not start with key=: ${JSON.stringify(ext.slice(0, 40))}`);
+  return keyStarts.map((k, idx) => {
+    const end = idx + 1 < keyStarts.length ? keyStarts[idx + 1]!.start - 1 : ext.length;
+    return { key: k.key, value: unescapeValue(ext.slice(k.valueStart, end)) };
+  });
+}
+
+function unescapeValue(raw: string): string {
+  let out = '';
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    const n = raw[++i];
+    if (n === '\\' || n === '=') out += n;
+    else if (n === 'n') out += '\n';
+    else if (n === 'r') out += '\r';
+    else throw new SpecViolation(`extension escape \\${n ?? 'EOF'} is not allowed (only \\\\ \\= \\n \\r)`);
+  }
+  return out;
+}
+
+export interface SyslogMessage {
+  pri: number;
+  facility: number;
+  severity: number;
+  hostname: string;
+  appName: string;
+  msgId?: string;
+  /** The MSG / CONTENT part, without a leading BOM. */
+  msg: string;
+}
+
+const PRINTUSASCII = /^[\x21-\x7e]+$/;
+
+function parsePri(text: string): { pri: number; rest: string } {
+  const m = /^<(0|[1-9]\d{0,2})>/.exec(text);
+  if (!m) throw new SpecViolation(`no <PRI> at the start: ${JSON.stringify(text.slice(0, 20))}`);
+  const pri = Number(m[1]);
+  if (pri > 191) throw new SpecViolation(`PRI ${pri} > 191`);
+  return { pri, rest: text.slice(m[0].length) };
+}
+
+/** RFC 5424 §6: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD [SP MSG]`. */
+export function parseRfc5424Message(text: string): SyslogMessage {
+  const { pri, rest } = parsePri(text);
+  if (!rest.startsWith('1 ')) throw new SpecViolation('VERSION is not 1');
+  const parts: string[] = [];
+  let pos = 2;
+  for (let i = 0; i < 5; i++) {
+    const sp = rest.indexOf(' ', pos);
+    if (sp < 0) throw new SpecViolation(`header ends early (field ${i + 2})`);
+    parts.push(rest.slice(pos, sp));
+    pos = sp + 1;
+  }
+  const [timestamp, hostname, appName, procId, msgId] = parts as [string, string, string, string, string];
+  if (timestamp !== '-' && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/.test(timestamp)) throw new SpecViolation(`bad TIMESTAMP ${timestamp}`);
+  for (const [name, v, max] of [['HOSTNAME', hostname, 255], ['APP-NAME', appName, 48], ['PROCID', procId, 128], ['MSGID', msgId, 32]] as const) {
+    if (!PRINTUSASCII.test(v) || v.length > max) throw new SpecViolation(`bad ${name} ${JSON.stringify(v)}`);
+  }
+  let sd: string;
+  let after: string;
+  if (rest[pos] === '-') {
+    sd = '-';
+    after = rest.slice(pos + 1);
+  } else if (rest[pos] === '[') {
+    const m = /^(?:\[[^\]]*\])+/.exec(rest.slice(pos));
+    if (!m) throw new SpecViolation('bad STRUCTURED-DATA');
+    sd = m[0];
+    after = rest.slice(pos + sd.length);
+  } else throw new SpecViolation('no STRUCTURED-DATA');
+  if (after !== '' && !after.startsWith(' ')) throw new SpecViolation('no SP between STRUCTURED-DATA and MSG');
+  const msg = after.slice(1).replace(/^\uFEFF/, '');
+  return { pri, facility: pri >> 3, severity: pri & 7, hostname, appName, msgId, msg };
+}
+
+const MONTHS = 'Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec';
+
+/** RFC 3164 §4.1: `<PRI>Mmm dd hh:mm:ss HOSTNAME TAG[PID]: CONTENT` (TAG: up to 32 alphanumerics). */
+export function parseRfc3164Message(text: string): SyslogMessage {
+  const { pri, rest } = parsePri(text);
+  const m = new RegExp(`^(?:${MONTHS}) [ 1-3]\\d \\d{2}:\\d{2}:\\d{2} ([\\x21-\\x7e]+) ([A-Za-z0-9]{1,32})(\\[[^\\]]*\\])?: `).exec(rest);
+  if (!m) throw new SpecViolation(`not an RFC 3164 header: ${JSON.stringify(rest.slice(0, 60))}`);
+  return { pri, facility: pri >> 3, severity: pri & 7, hostname: m[1]!, appName: m[2]!, msg: rest.slice(m[0].length) };
+}
