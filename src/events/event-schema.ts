@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
-import { z } from 'zod';
+// zod 4 (shipped inside zod 3.25 as `zod/v4`): this schema runs once per ingested event, and zod 4
+// validates it several times faster than zod 3, with far less garbage.
+import { z } from 'zod/v4';
 import { SEVERITY_ORDER, type SecurityEvent, type Severity } from './security-event.js';
 
 /** Largest `data` object accepted per event, serialised. */
@@ -66,7 +68,7 @@ const time = z.union([z.string(), z.date()]).transform((v, ctx) => {
 /** The canonical event as producers send it (JSON). `id` and `time` may be left out: the gateway fills them in. */
 export const securityEventSchema = z
   .object({
-    id: z.string().uuid('must be a UUID').optional(),
+    id: z.guid('must be a UUID').optional(),
     time: time.optional(),
     type: z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters').regex(/^[A-Za-z0-9._:-]+$/, 'may contain only letters, digits and . _ : -'),
     name: line(512).optional(),
@@ -86,7 +88,7 @@ export const securityEventSchema = z
     detectionCount: count.optional(),
     scanDurationMs: z.number().min(0, 'must not be negative').max(86_400_000, 'must be at most 86400000').optional(),
     data: z
-      .record(z.unknown())
+      .record(z.string(), z.unknown())
       .superRefine((v, ctx) => {
         if (nestsDeeperThan(v, MAX_EVENT_DATA_DEPTH)) ctx.addIssue({ code: 'custom', message: `must not nest deeper than ${MAX_EVENT_DATA_DEPTH} levels` });
         else if (Buffer.byteLength(JSON.stringify(v)) > MAX_EVENT_DATA_BYTES) ctx.addIssue({ code: 'custom', message: `must serialise to at most ${MAX_EVENT_DATA_BYTES} bytes` });
