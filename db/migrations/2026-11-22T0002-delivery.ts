@@ -30,8 +30,6 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('events_idempotency_idx').on('events').columns(['organization_id', 'event_id']).unique().execute();
   await db.schema.createIndex('events_org_seq_idx').on('events').columns(['organization_id', 'seq']).execute();
   await db.schema.createIndex('events_org_customer_seq_idx').on('events').columns(['organization_id', 'customer_id', 'seq']).execute();
-  // Rows outlive delivery (payload compacted away) so that ids stay idempotent for the retention window.
-  await db.schema.createIndex('events_received_idx').on('events').column('received_at').execute();
 
   await db.schema
     .createTable('delivery_state')

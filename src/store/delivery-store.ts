@@ -267,16 +267,25 @@ export class DeliveryStore {
         this.#compactedUpTo.set(org, last);
       }
       // Only rows every integration has moved past: an older undelivered event is dead-lettered first.
-      const expired = await this.db
+      // The oldest rows come first in seq order (one writer stamps received_at as it assigns seq), so
+      // the walk stops at the first row inside the window: no index on received_at to maintain.
+      const oldest = await this.db
         .selectFrom('events')
-        .select('seq')
-        .where('received_at', '<', dedupBefore.toISOString())
+        .select(['seq', 'received_at'])
         .where('organization_id', '=', org)
         .where('seq', '<=', upTo)
+        .orderBy('seq')
         .limit(Math.max(0, limit - deleted))
         .execute();
-      if (expired.length > 0) {
-        const result = await this.db.deleteFrom('events').where('seq', 'in', expired.map((r) => Number(r.seq))).executeTakeFirst();
+      const cutoff = dedupBefore.toISOString();
+      const expired = oldest.findIndex((r) => r.received_at >= cutoff);
+      const lastExpired = (expired === -1 ? oldest : oldest.slice(0, expired)).at(-1);
+      if (lastExpired) {
+        const result = await this.db
+          .deleteFrom('events')
+          .where('organization_id', '=', org)
+          .where('seq', '<=', Number(lastExpired.seq))
+          .executeTakeFirst();
         deleted += Number(result.numDeletedRows);
       }
     }

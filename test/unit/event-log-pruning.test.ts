@@ -48,12 +48,17 @@ describe('pruning the event log keeps ids idempotent', () => {
     expect(row.payload).not.toBe('');
   });
 
-  it('deletes delivered rows once they are older than the retention window', async () => {
-    const old = event();
-    const { appended } = await appendEvents(db, orgId, [old], new Date(Date.now() - 30 * 86_400_000));
+  it('deletes delivered rows once they are older than the retention window, and only those', async () => {
+    const delivered = event();
+    const { appended } = await appendEvents(db, orgId, [delivered], new Date());
     await delivery.commitDelivered(integrationId, { cursorSeq: appended[0]!.seq, count: 1 }, new Date());
-    const { deleted } = await delivery.prune(new Date(Date.now() - 7 * 86_400_000));
+    const pending = event();
+    await appendEvents(db, orgId, [pending], new Date());
+    // A window that ends in the future: every row counts as old.
+    const { deleted } = await delivery.prune(new Date(Date.now() + 60_000));
     expect(deleted).toBeGreaterThanOrEqual(1);
-    expect(await db.selectFrom('events').select('seq').where('event_id', '=', old.id).executeTakeFirst()).toBeUndefined();
+    expect(await db.selectFrom('events').select('seq').where('event_id', '=', delivered.id).executeTakeFirst()).toBeUndefined();
+    // Not yet delivered: kept, however old.
+    expect(await db.selectFrom('events').select('seq').where('event_id', '=', pending.id).executeTakeFirst()).toBeDefined();
   });
 });
