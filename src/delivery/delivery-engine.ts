@@ -41,6 +41,16 @@ export interface IntegrationStats {
   p95LatencyMs: number | null;
 }
 
+/** Delivery figures of a whole organisation. */
+export interface OrganizationStats {
+  integrations: number;
+  delivered: number;
+  failedAttempts: number;
+  queued: number;
+  deadLettered: number;
+  successRate: number | null;
+}
+
 /** A status message: the integration as it is now (null once deleted). */
 export interface StatusMessage {
   organizationId: string;
@@ -140,6 +150,24 @@ export class DeliveryEngine {
       successRate: attempts === 0 ? null : c.succeededAttempts / attempts,
       p50LatencyMs: pct(50),
       p95LatencyMs: pct(95),
+    };
+  }
+
+  /** Delivery across all of an organisation's integrations. */
+  async organizationStats(organizationId: string): Promise<OrganizationStats> {
+    const tenant = this.#options.store.tenant(organizationId);
+    const [integrations, counters] = await Promise.all([tenant.listIntegrations(), tenant.deliveryStates()]);
+    const all = await Promise.all(integrations.map((i) => this.stats(organizationId, i.id, counters.get(i.id))));
+    const sum = (f: (s: IntegrationStats) => number) => all.reduce((a, s) => a + f(s), 0);
+    const succeeded = [...counters.values()].reduce((a, c) => a + c.succeededAttempts, 0);
+    const failed = sum((s) => s.failedAttempts);
+    return {
+      integrations: integrations.length,
+      delivered: sum((s) => s.delivered),
+      failedAttempts: failed,
+      queued: sum((s) => s.queued),
+      deadLettered: sum((s) => s.deadLettered),
+      successRate: succeeded + failed === 0 ? null : succeeded / (succeeded + failed),
     };
   }
 

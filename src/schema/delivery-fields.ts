@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { attemptsTopic, statusTopic, type IntegrationStats } from '../delivery/delivery-engine.js';
+import { attemptsTopic, statusTopic, type IntegrationStats, type OrganizationStats } from '../delivery/delivery-engine.js';
 import type { DeliveryAttempt } from '../delivery/integration-worker.js';
 import { parseSecurityEvents } from '../events/event-schema.js';
 import type { DeadLetterPage, DeadLetterRecord } from '../store/tenant-store.js';
@@ -59,7 +59,7 @@ const IntegrationStatsRef = builder.objectRef<IntegrationStats>('IntegrationStat
 });
 
 const DeliveryStatsRef = builder
-  .objectRef<{ integrations: number; delivered: number; failedAttempts: number; queued: number; deadLettered: number; successRate: number | null }>('DeliveryStats')
+  .objectRef<OrganizationStats>('DeliveryStats')
   .implement({
     description: 'Delivery across all of the organisation\'s integrations.',
     fields: (t) => ({
@@ -136,22 +136,7 @@ builder.queryFields((t) => ({
   deliveryStats: t.field({
     type: DeliveryStatsRef,
     authScopes: { reader: true },
-    resolve: async (_root, _args, ctx) => {
-      const integrations = await ctx.tenant.listIntegrations();
-      const stats = await Promise.all(integrations.map(async (i) => ctx.services.engine.stats(i.organizationId, i.id, await countersOf(ctx, i.id))));
-      const sum = (f: (s: IntegrationStats) => number) => stats.reduce((a, s) => a + f(s), 0);
-      const counters = await ctx.cache.counters!;
-      const ok = [...counters.values()].reduce((a, c) => a + c.succeededAttempts, 0);
-      const failed = sum((s) => s.failedAttempts);
-      return {
-        integrations: integrations.length,
-        delivered: sum((s) => s.delivered),
-        failedAttempts: failed,
-        queued: sum((s) => s.queued),
-        deadLettered: sum((s) => s.deadLettered),
-        successRate: ok + failed === 0 ? null : ok / (ok + failed),
-      };
-    },
+    resolve: (_root, _args, ctx) => ctx.services.engine.organizationStats(ctx.principal.organization.id),
   }),
   deadLetters: t.field({
     type: DeadLetterConnectionRef,
