@@ -137,7 +137,11 @@ export class DeliveryEngine {
 
   /** Live figures of one integration: durable counters plus the worker's queue and latencies. */
   async stats(organizationId: string, integrationId: string, counters?: DeliveryCounters): Promise<IntegrationStats> {
-    const c = counters ?? (await this.#options.store.tenant(organizationId).deliveryState(integrationId));
+    return this.liveStats(integrationId, counters ?? (await this.#options.store.tenant(organizationId).deliveryState(integrationId)));
+  }
+
+  /** {@link stats} from counters already loaded (synchronous: a list of integrations costs no promise per row). */
+  liveStats(integrationId: string, c: DeliveryCounters): IntegrationStats {
     const worker = this.#workers.get(integrationId);
     const sorted = worker ? [...worker.latencies].sort((a, b) => a - b) : [];
     const pct = (p: number) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!) : null);

@@ -23,5 +23,5 @@ export interface GatewayContext {
   actor: Actor;
   services: GatewayServices;
   /** Per-operation cache, so a list of integrations loads delivery counters once, not once per row. */
-  cache: { counters?: Promise<Map<string, DeliveryCounters>> };
+  cache: { counters?: Promise<Map<string, DeliveryCounters>>; loadedCounters?: Map<string, DeliveryCounters> };
 }

@@ -122,10 +122,17 @@ async function countersOf(ctx: GatewayContext, integrationId: string) {
   return (await ctx.cache.counters).get(integrationId);
 }
 
+const NO_COUNTERS = { cursorSeq: 0, delivered: 0, succeededAttempts: 0, failedAttempts: 0, deadLettered: 0 };
+
 builder.objectField(SiemIntegrationRef, 'stats', (t) =>
   t.field({
     type: IntegrationStatsRef,
-    resolve: async (i, _args, ctx) => ctx.services.engine.stats(i.organizationId, i.id, await countersOf(ctx, i.id)),
+    resolve: (i, _args, ctx) => {
+      // A list resolver may have loaded every counter already: then no promise per integration.
+      const loaded = ctx.cache.loadedCounters;
+      if (loaded) return ctx.services.engine.liveStats(i.id, loaded.get(i.id) ?? NO_COUNTERS);
+      return countersOf(ctx, i.id).then((c) => ctx.services.engine.stats(i.organizationId, i.id, c));
+    },
   }),
 );
 builder.objectField(SiemIntegrationRef, 'filter', (t) =>

@@ -1,3 +1,4 @@
+import { Kind } from 'graphql';
 import type { RoutingFilter } from '../delivery/routing.js';
 import type { UpdateIntegrationInput } from '../store/tenant-store.js';
 import { builder } from './builder.js';
@@ -41,12 +42,19 @@ builder.queryFields((t) => ({
       enabled: t.arg.boolean(),
       customerId: t.arg.string(),
     },
-    resolve: (_root, args, ctx) =>
-      ctx.tenant.listIntegrations({
-        type: definedOrUndefined(args.type),
-        enabled: definedOrUndefined(args.enabled),
-        customerId: definedOrUndefined(args.customerId),
-      }),
+    resolve: async (_root, args, ctx, info) => {
+      const wantsStats = info.fieldNodes.some((n) => n.selectionSet?.selections.some((s) => s.kind === Kind.FIELD && s.name.value === 'stats'));
+      const [list, counters] = await Promise.all([
+        ctx.tenant.listIntegrations({
+          type: definedOrUndefined(args.type),
+          enabled: definedOrUndefined(args.enabled),
+          customerId: definedOrUndefined(args.customerId),
+        }),
+        wantsStats ? ctx.tenant.deliveryStates() : undefined,
+      ]);
+      if (counters) ctx.cache.loadedCounters = counters;
+      return list;
+    },
   }),
   siemIntegration: t.field({
     type: SiemIntegrationRef,
