@@ -45,6 +45,8 @@ export interface Settings {
   maxIngestBytes: number;
   /** `SIEMGATE_MAX_INGEST_EVENTS`: the most events in one `POST /v1/events`. @default 10000 */
   maxIngestEvents: number;
+  /** `SIEMGATE_INGEST_CONCURRENCY`: `POST /v1/events` requests read and stored at once; others wait (bounds memory). @default 2 */
+  ingestConcurrency: number;
   /** `SIEMGATE_RETENTION_DAYS`: undelivered events older than this go to dead letters. @default 7 */
   retentionDays: number;
   /** `SIEMGATE_RETRY_BASE_MS`: first retry backoff step. @default 1000 */
@@ -135,6 +137,7 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
     logLevel: env.SIEMGATE_LOG_LEVEL?.trim() || 'info',
     maxIngestBytes: parseInteger('SIEMGATE_MAX_INGEST_BYTES', env.SIEMGATE_MAX_INGEST_BYTES, 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     maxIngestEvents: parseInteger('SIEMGATE_MAX_INGEST_EVENTS', env.SIEMGATE_MAX_INGEST_EVENTS, 10_000, 1, 1_000_000),
+    ingestConcurrency: parseInteger('SIEMGATE_INGEST_CONCURRENCY', env.SIEMGATE_INGEST_CONCURRENCY, 2, 1, 64),
     retentionDays: parseInteger('SIEMGATE_RETENTION_DAYS', env.SIEMGATE_RETENTION_DAYS, 7, 1, 3650),
     retryBaseMs: parseInteger('SIEMGATE_RETRY_BASE_MS', env.SIEMGATE_RETRY_BASE_MS, 1000, 1, 600_000),
     retryMaxMs: parseInteger('SIEMGATE_RETRY_MAX_MS', env.SIEMGATE_RETRY_MAX_MS, 300_000, 1, 86_400_000),

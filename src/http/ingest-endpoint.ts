@@ -20,6 +20,40 @@ export interface IngestEndpointOptions {
   maxBodyBytes: number;
   /** Most events in one request. @default 10000 */
   maxEvents: number;
+  /** Bounds how many requests are read, validated and stored at once (see {@link IngestGate}). */
+  gate: IngestGate;
+}
+
+/**
+ * A counting semaphore for ingestion. Requests beyond `limit` wait before their body is read, so TCP
+ * backpressure holds them at the client instead of their bodies piling up in memory. Parsing and the
+ * synchronous SQLite insert run on the one event loop, so more concurrency adds memory, not throughput.
+ *
+ * @example
+ * ```ts
+ * const gate = new IngestGate(2);
+ * const release = await gate.acquire();
+ * try { await store(); } finally { release(); }
+ * ```
+ */
+export class IngestGate {
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(readonly limit: number) {}
+
+  async acquire(): Promise<() => void> {
+    if (this.#active >= this.limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#active--;
+    };
+  }
 }
 
 /**
@@ -58,6 +92,15 @@ export async function handleIngest(req: IncomingMessage, res: ServerResponse, op
     return sendError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send application/json (an array of events) or application/x-ndjson (one event per line)');
   }
 
+  const release = await options.gate.acquire();
+  try {
+    return await ingest(req, res, options, principal.organization.id);
+  } finally {
+    release();
+  }
+}
+
+async function ingest(req: IncomingMessage, res: ServerResponse, options: IngestEndpointOptions, organizationId: string): Promise<void> {
   let body: Buffer;
   try {
     body = await readBody(req, options.maxBodyBytes);
@@ -79,7 +122,7 @@ export async function handleIngest(req: IncomingMessage, res: ServerResponse, op
 
   try {
     const events = parseSecurityEvents(raw);
-    const { accepted, duplicates } = await options.store.tenant(principal.organization.id).ingest(events);
+    const { accepted, duplicates } = await options.store.tenant(organizationId).ingest(events);
     return sendJson(res, 202, { accepted, duplicates });
   } catch (error) {
     if (error instanceof EventValidationError) {
