@@ -3,175 +3,27 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import { ROLES, generateApiToken, hashApiToken, visibleTokenPrefix, type Role } from '../auth/api-token.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import {
-  DestinationConfigError, SECRET_FIELDS, joinSecrets, mergeConfig, parseDestinationConfig, splitSecrets,
+  DestinationConfigError, joinSecrets, mergeConfig, parseDestinationConfig, splitSecrets,
 } from '../destinations/destination-config.js';
 import type { DestinationConfig, SiemIntegrationType } from '../destinations/types.js';
-import type { RoutingFilter } from '../delivery/routing.js';
 import type { SecurityEvent } from '../events/security-event.js';
 import { errorTrackingUpdate, type DeliveryOutcomeUpdate } from './error-tracking.js';
 import { appendEvents, headSeq, type AppendedEvent } from './event-log.js';
-import { REDACTED, redactSecrets } from './redact.js';
+import { redactSecrets } from './redact.js';
 import { InvalidInputError, RecordNotFoundError, asStoreError } from './store-errors.js';
 import { runTransaction } from './run-transaction.js';
 import type { Database, SiemIntegrationsTable } from './tables.js';
 
-/** Who made a change, as the audit log records it. */
-export interface Actor {
-  /** The API key used; null for the CLI and the bootstrap. */
-  keyId: string | null;
-  /** e.g. the key's name, `cli`, `bootstrap`. */
-  name: string;
-}
+import { AUDIT_EVENT_NAMES, AuditAction, auditView, changedSecretPaths, diffViews } from './audit-changes.js';
+import {
+  DEFAULT_BATCHING, toApiKeyRecord, toCounters, toIntegrationRecord,
+  type Actor, type ApiKeyRecord, type AuditPage, type CreateIntegrationInput, type DeadLetterPage, type DeadLetterRecord,
+  type DeliveryCounters, type IntegrationFilter, type SiemIntegrationRecord, type UpdateIntegrationInput,
+} from './records.js';
 
-export interface Batching {
-  /** Events per batch. @default 100 */
-  batchSize: number;
-  /** Longest wait before a partial batch is sent. @default 10 */
-  flushIntervalSeconds: number;
-  /** Quick retries before a batch falls back to the slow retry schedule. @default 3 */
-  retryCount: number;
-  /** Per-attempt timeout. @default 30 */
-  timeoutSeconds: number;
-}
-
-export const DEFAULT_BATCHING: Batching = { batchSize: 100, flushIntervalSeconds: 10, retryCount: 3, timeoutSeconds: 30 };
-
-/** An integration as stored, without its secrets: what the API shows. */
-export interface SiemIntegrationRecord {
-  id: string;
-  organizationId: string;
-  customerId: string | null;
-  type: SiemIntegrationType;
-  name: string;
-  enabled: boolean;
-  /** The config without secret fields. */
-  config: Record<string, unknown>;
-  /** Which secret fields are set (dotted paths, e.g. `token`, `tls.clientKey`). */
-  secretFields: string[];
-  batching: Batching;
-  /** Optional routing filter (minimum severity, event types). */
-  filter: RoutingFilter | null;
-  errorCount: number;
-  lastError: string | null;
-  lastErrorAt: Date | null;
-  lastEventAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export interface CreateIntegrationInput {
-  name: string;
-  type: SiemIntegrationType;
-  /** The given config fields (defaults are filled in by the store). */
-  config: Record<string, unknown>;
-  enabled?: boolean;
-  customerId?: string | null;
-  batching?: Partial<Batching>;
-  filter?: RoutingFilter | null;
-}
-
-export interface UpdateIntegrationInput {
-  name?: string;
-  /** Must match the stored type when given. */
-  type?: SiemIntegrationType;
-  config?: Record<string, unknown>;
-  enabled?: boolean;
-  /** `null` clears it (the integration then receives every customer's events). */
-  customerId?: string | null;
-  batching?: Partial<Batching>;
-  /** `null` removes the filter. */
-  filter?: RoutingFilter | null;
-}
-
-export interface IntegrationFilter {
-  type?: SiemIntegrationType;
-  enabled?: boolean;
-  customerId?: string;
-}
-
-export interface ApiKeyRecord {
-  id: string;
-  organizationId: string;
-  name: string;
-  role: Role;
-  tokenPrefix: string;
-  createdAt: Date;
-  lastUsedAt: Date | null;
-  revokedAt: Date | null;
-}
-
+export * from './records.js';
+export { AuditAction } from './audit-changes.js';
 export type { DeliveryOutcomeUpdate };
-
-export interface AuditEntry {
-  id: string;
-  organizationId: string;
-  action: string;
-  actorKeyId: string | null;
-  actorName: string;
-  targetType: string;
-  targetId: string;
-  changes: Record<string, unknown>;
-  createdAt: Date;
-}
-
-export interface AuditPage {
-  /** Entries with their opaque cursors. */
-  edges: { node: AuditEntry; cursor: string }[];
-  hasNextPage: boolean;
-  endCursor: string | null;
-}
-
-
-/** Cumulative delivery counters of one integration (kept in the store, so they survive restarts). */
-export interface DeliveryCounters {
-  cursorSeq: number;
-  delivered: number;
-  succeededAttempts: number;
-  failedAttempts: number;
-  deadLettered: number;
-}
-
-export interface DeadLetterRecord {
-  id: string;
-  integrationId: string;
-  eventId: string;
-  /** The canonical event as stored. */
-  event: Record<string, unknown>;
-  /** `rejected`: the SIEM refused the payload; `expired`: older than the retention before it could be delivered. */
-  reason: 'rejected' | 'expired';
-  error: string;
-  httpStatus: number | null;
-  /** `dead`: kept; `replaying`: queued to be sent again. */
-  status: 'dead' | 'replaying';
-  attempts: number;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export interface DeadLetterPage {
-  edges: { node: DeadLetterRecord; cursor: string }[];
-  hasNextPage: boolean;
-  endCursor: string | null;
-}
-
-/** Audit actions, as stored and delivered. */
-export const AuditAction = {
-  INTEGRATION_CREATED: 'siem.integration.created',
-  INTEGRATION_UPDATED: 'siem.integration.updated',
-  INTEGRATION_DELETED: 'siem.integration.deleted',
-  API_KEY_CREATED: 'api_key.created',
-  API_KEY_REVOKED: 'api_key.revoked',
-} as const;
-
-/** Human-readable names of audit events as they are delivered to SIEMs. */
-const AUDIT_EVENT_NAMES: Record<string, string> = {
-  'siem.integration.created': 'SIEM integration created',
-  'siem.integration.updated': 'SIEM integration updated',
-  'siem.integration.deleted': 'SIEM integration deleted',
-  'api_key.created': 'API key created',
-  'api_key.revoked': 'API key revoked',
-  'siem.dead_letters.replayed': 'Dead letters replayed',
-};
 
 /** How the store tells the delivery engine about changes, after they commit. */
 export interface StoreNotifier {
@@ -181,7 +33,6 @@ export interface StoreNotifier {
 
 
 const iso = (d: Date) => d.toISOString();
-const dateOrNull = (s: string | null) => (s === null ? null : new Date(s));
 
 /**
  * Everything one organisation may read and change. Every query here filters on `organization_id`, so a
@@ -634,103 +485,11 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null)) as Partial<T>;
 }
 
-function toIntegrationRecord(row: Selectable<SiemIntegrationsTable>): SiemIntegrationRecord {
-  const { secretFields, ...config } = JSON.parse(row.config) as Record<string, unknown> & { secretFields?: string[] };
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    customerId: row.customer_id,
-    type: row.type as SiemIntegrationType,
-    name: row.name,
-    enabled: row.enabled === 1,
-    config,
-    secretFields: secretFields ?? [],
-    batching: {
-      batchSize: row.batch_size,
-      flushIntervalSeconds: row.flush_interval_seconds,
-      retryCount: row.retry_count,
-      timeoutSeconds: row.timeout_seconds,
-    },
-    errorCount: row.error_count,
-    lastError: row.last_error,
-    lastErrorAt: dateOrNull(row.last_error_at),
-    lastEventAt: dateOrNull(row.last_event_at),
-    createdAt: new Date(row.created_at),
-    updatedAt: new Date(row.updated_at),
-    filter: row.filter ? (JSON.parse(row.filter) as RoutingFilter) : null,
-  };
-}
 
-function toCounters(row: { cursor_seq: number; delivered: number; succeeded_attempts: number; failed_attempts: number; dead_lettered: number }): DeliveryCounters {
-  return {
-    cursorSeq: Number(row.cursor_seq),
-    delivered: Number(row.delivered),
-    succeededAttempts: Number(row.succeeded_attempts),
-    failedAttempts: Number(row.failed_attempts),
-    deadLettered: Number(row.dead_lettered),
-  };
-}
 
-function toApiKeyRecord(row: {
-  id: string; organization_id: string; name: string; role: string; token_prefix: string; created_at: string; last_used_at: string | null; revoked_at: string | null;
-}): ApiKeyRecord {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    name: row.name,
-    role: row.role as Role,
-    tokenPrefix: row.token_prefix,
-    createdAt: new Date(row.created_at),
-    lastUsedAt: dateOrNull(row.last_used_at),
-    revokedAt: dateOrNull(row.revoked_at),
-  };
-}
 
-/** What the audit log shows of an integration: everything but secrets, which appear only as `[REDACTED]` when set. */
-function auditView(row: Selectable<SiemIntegrationsTable>, config: DestinationConfig): Record<string, unknown> {
-  const view = structuredClone(config) as unknown as Record<string, unknown>;
-  for (const path of SECRET_FIELDS[config.type]) {
-    const [head, tail] = path.split('.') as [string, string | undefined];
-    const holder = tail === undefined ? view : (view[head] as Record<string, unknown> | undefined);
-    const key = tail ?? head;
-    if (holder && holder[key] !== undefined) holder[key] = REDACTED;
-  }
-  return {
-    name: row.name,
-    type: row.type,
-    enabled: row.enabled === 1,
-    customerId: row.customer_id,
-    batching: { batchSize: row.batch_size, flushIntervalSeconds: row.flush_interval_seconds, retryCount: row.retry_count, timeoutSeconds: row.timeout_seconds },
-    config: view,
-  };
-}
 
-/**
- * Before/after of the fields that changed. Secrets compare by value (inside the transaction) but are
- * recorded only as `[REDACTED]`, so an audit reader sees that a token was rotated, never the token.
- */
-function diffViews(before: Record<string, unknown>, after: Record<string, unknown>, rotatedSecrets: string[]): Record<string, unknown> {
-  const changed: { field: string; before: unknown; after: unknown }[] = [];
-  const rotated = new Set(rotatedSecrets.map((p) => `config.${p}`));
-  const walk = (a: unknown, b: unknown, path: string) => {
-    const isObj = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
-    if (isObj(a) && isObj(b)) {
-      const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
-      for (const k of keys) walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
-      return;
-    }
-    if (JSON.stringify(a) !== JSON.stringify(b) || rotated.has(path)) changed.push({ field: path, before: a ?? null, after: b ?? null });
-  };
-  walk(before, after, '');
-  return { changed: changed.map((c) => c.field), before: Object.fromEntries(changed.map((c) => [c.field, c.before])), after: Object.fromEntries(changed.map((c) => [c.field, c.after])) };
-}
 
-/** Secret fields whose value differs between two configs of the same integration. */
-function changedSecretPaths(before: DestinationConfig, after: DestinationConfig): string[] {
-  const a = splitSecrets(before).secrets;
-  const b = splitSecrets(after).secrets;
-  return SECRET_FIELDS[before.type].filter((path) => JSON.stringify(a[path]) !== JSON.stringify(b[path]));
-}
 
 function encodeCursor(createdAt: string, id: string): string {
   return Buffer.from(`${createdAt}|${id}`, 'utf8').toString('base64url');
