@@ -277,6 +277,10 @@ async function handleHttp(
   res.statusCode = response.status;
   response.headers.forEach((value, name) => res.setHeader(name, value));
   if (!response.body) return res.end();
+  if (!response.headers.get('content-type')?.includes('text/event-stream')) {
+    // A plain result: one write, rather than copying the web stream chunk by chunk.
+    return res.end(Buffer.from(await response.arrayBuffer()));
+  }
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
     if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
   }

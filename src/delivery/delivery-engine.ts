@@ -56,6 +56,8 @@ export interface StatusMessage {
   organizationId: string;
   integrationId: string;
   integration: SiemIntegrationRecord | null;
+  /** Live figures at the time of the change, read once for every subscriber. */
+  stats: IntegrationStats | null;
 }
 
 /** Topic names of the engine's hubs. */
@@ -239,10 +241,13 @@ export class DeliveryEngine {
     if (pending) clearTimeout(pending);
     const send = () => {
       this.#statusTimers.delete(integrationId);
-      this.#options.store
-        .tenant(organizationId)
+      const tenant = this.#options.store.tenant(organizationId);
+      tenant
         .findIntegration(integrationId)
-        .then((integration) => this.status.publish(statusTopic(organizationId), { organizationId, integrationId, integration }))
+        .then(async (integration) => {
+          const stats = integration ? await this.stats(organizationId, integrationId) : null;
+          this.status.publish(statusTopic(organizationId), { organizationId, integrationId, integration, stats });
+        })
         .catch((error: unknown) => this.#options.log.warn({ err: error, integrationId }, 'could not publish status'));
     };
     if (urgent) send();

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { attemptsTopic, statusTopic, type IntegrationStats, type OrganizationStats } from '../delivery/delivery-engine.js';
 import type { DeliveryAttempt } from '../delivery/integration-worker.js';
 import { parseSecurityEvents } from '../events/event-schema.js';
-import type { DeadLetterPage, DeadLetterRecord } from '../store/tenant-store.js';
+import type { DeadLetterPage, DeadLetterRecord, SiemIntegrationRecord } from '../store/tenant-store.js';
 import { builder } from './builder.js';
 import type { GatewayContext } from './context.js';
 import { SiemIntegrationRef } from './integration-types.js';
@@ -122,12 +122,18 @@ async function countersOf(ctx: GatewayContext, integrationId: string) {
   return (await ctx.cache.counters).get(integrationId);
 }
 
+/** An integration as a status subscription yields it: with the stats of the reported change. */
+type WithLiveStats = SiemIntegrationRecord & { liveStats?: IntegrationStats };
+
 const NO_COUNTERS = { cursorSeq: 0, delivered: 0, succeededAttempts: 0, failedAttempts: 0, deadLettered: 0 };
 
 builder.objectField(SiemIntegrationRef, 'stats', (t) =>
   t.field({
     type: IntegrationStatsRef,
     resolve: (i, _args, ctx) => {
+      // A status subscription carries the figures of the change it reports (read once for all subscribers).
+      const live = (i as WithLiveStats).liveStats;
+      if (live) return live;
       // A list resolver may have loaded every counter already: then no promise per integration.
       const loaded = ctx.cache.loadedCounters;
       if (loaded) return ctx.services.engine.liveStats(i.id, loaded.get(i.id) ?? NO_COUNTERS);
@@ -198,7 +204,9 @@ builder.subscriptionType({
         const messages = ctx.services.engine.status.subscribe(statusTopic(ctx.principal.organization.id));
         return (async function* () {
           for await (const message of messages) {
-            if (message.integration && (only === null || message.integrationId === only)) yield message.integration;
+            if (message.integration && (only === null || message.integrationId === only)) {
+              yield { ...message.integration, liveStats: message.stats ?? undefined } satisfies WithLiveStats;
+            }
           }
         })();
       },
