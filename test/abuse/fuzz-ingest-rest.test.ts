@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCUMENTED_CODES, REST_CODES, makeEvents } from '../support/fault-kit.js';
 import { ingestBody } from '../support/fuzz.js';
-import { ADMIN_TOKEN, createKeyWithCli, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { ADMIN_TOKEN, createKeyWithCli, readJsonAnswer, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /**
  * Property-based fuzzing of `POST /v1/events` bodies: random bytes, random JSON, NDJSON lines of mixed quality,
@@ -38,14 +38,7 @@ async function postRaw(body: Buffer | string, contentType: string | null, token:
     headers: { ...(contentType ? { 'content-type': contentType } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: method === 'GET' || method === 'HEAD' ? undefined : (body as unknown as string),
   });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, text, json };
+  return readJsonAnswer(response);
 }
 
 const outcomes = new Map<string, number>();

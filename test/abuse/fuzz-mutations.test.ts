@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedPort } from '../destinations/syslog-receivers.js';
 import { DOCUMENTED_CODES } from '../support/fault-kit.js';
 import { createApiKeyInput, createIntegrationInput, eventList, garbage, updateIntegrationInput } from '../support/fuzz.js';
-import { ADMIN_TOKEN, createKeyWithCli, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { ADMIN_TOKEN, createKeyWithCli, readJsonAnswer, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /**
  * Property-based fuzzing of every mutation's variables: hostile strings (lone surrogates, NUL, RTL overrides,
@@ -61,14 +61,7 @@ async function post(body: unknown, token: string | null = ADMIN_TOKEN): Promise<
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, text, json };
+  return readJsonAnswer(response);
 }
 
 /** The checks every answer must pass, whatever the input. */

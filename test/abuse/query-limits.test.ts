@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DOCUMENTED_CODES, GRAPHQL_DOCUMENT_CODES, makeEvents } from '../support/fault-kit.js';
-import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { ADMIN_TOKEN, readJsonAnswer, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /**
  * Abusive queries and oversize bodies: deep, wide, aliased, directive-stuffed and costly queries, parser bombs,
@@ -44,14 +44,7 @@ async function post(body: string | Buffer, headers: Record<string, string> = {})
     headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}`, ...headers },
     body: body as unknown as string,
   });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, text, json, ms: Date.now() - started };
+  return { ...(await readJsonAnswer(response)), ms: Date.now() - started };
 }
 
 const query = (q: string) => post(JSON.stringify({ query: q }));

@@ -44,7 +44,6 @@ describe('keys', () => {
   });
 
   let acmeToken: string;
-  let acmeOrgId: string;
 
   it('keys create --org acme --role viewer creates the organisation and prints the token as the last stdout line', async () => {
     const { code, stdout, stderr } = await runCli(['keys', 'create', '--org', 'acme', '--role', 'viewer'], g.env);
@@ -56,7 +55,6 @@ describe('keys', () => {
 
     const { viewer } = dataOf(await g.gql(VIEWER_Q, {}, acmeToken));
     expect(viewer).toMatchObject({ role: 'VIEWER', organization: { slug: 'acme' } });
-    acmeOrgId = viewer.organization.id;
   });
 
   it('keys list --org acme lists the keys with their ids, roles and prefixes, never a token', async () => {

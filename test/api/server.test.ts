@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_INTEGRATION, createIntegration, dataOf, firstError } from '../support/api.js';
-import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { ADMIN_TOKEN, readJsonAnswer, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /** The HTTP server around the API: health endpoints, request limits, hardening against abusive queries, GraphiQL. */
 
@@ -20,14 +20,7 @@ async function postRaw(body: string, headers: Record<string, string> = {}) {
     headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}`, ...headers },
     body,
   });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, text, json, headers: response.headers };
+  return { ...(await readJsonAnswer(response)), headers: response.headers };
 }
 
 describe('health endpoints', () => {

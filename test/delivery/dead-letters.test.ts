@@ -1,10 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dataOf, firstError } from '../support/api.js';
-import { createKeyWithCli, startTestGateway, type TestGateway } from '../support/gateway.js';
-import type { Reply } from '../support/http-receiver.js';
+import { createKeyWithCli, type TestGateway } from '../support/gateway.js';
 import {
   DEAD_LETTERS, HEC_INVALID_DATA, HEC_SUCCESS, REPLAY_DEAD_LETTERS, createSplunkIntegration, deadLetters, ingest, integrationStatus,
-  makeEvent, makeEvents, startHecSink, waitFor, type HecSink, type SinkRequest,
+  makeEvent, makeEvents, perTestResources, waitFor,
 } from '../support/delivery.js';
 
 /**
@@ -13,22 +12,7 @@ import {
  * (`deadLetters(integrationId, first, after)`) and can be sent again (`replayDeadLetters`).
  */
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((c) => c()));
-});
-
-async function gateway(): Promise<TestGateway> {
-  const g = await startTestGateway({ env: { SIEMGATE_RETRY_BASE_MS: '20', SIEMGATE_RETRY_MAX_MS: '200' } });
-  cleanups.push(() => g.stop({ removeDatabase: true }));
-  return g;
-}
-
-async function sink(responder?: (req: SinkRequest) => Reply | Promise<Reply>): Promise<HecSink> {
-  const s = await startHecSink(responder);
-  cleanups.push(() => s.close());
-  return s;
-}
+const { gateway, sink } = perTestResources();
 
 const ids = (events: { id: string }[]) => events.map((e) => e.id);
 

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createIntegration } from '../support/api.js';
 import { ADMIN_TOKEN, gql, spawnServe, tempDir, type TestGateway } from '../support/gateway.js';
-import type { Reply } from '../support/http-receiver.js';
 import { HEC_SUCCESS, ingest, integrationStatus, makeEvents, startHecSink, waitFor, type HecSink, type TestEvent } from '../support/delivery.js';
 
 /**

@@ -1,11 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { updateIntegration } from '../support/api.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import type { Reply } from '../support/http-receiver.js';
+import type { TestGateway } from '../support/gateway.js';
 import {
   ATTEMPTS_SUBSCRIPTION, HEC_BUSY, HEC_SUCCESS, STATUS_SUBSCRIPTION, connectWs, createSplunkIntegration, deadLetters, ingest,
-  integrationStatus, makeEvents, startHecSink, untilStatusSubscribed, waitFor, type HecSink, type SinkRequest,
+  integrationStatus, makeEvents, perTestResources, untilStatusSubscribed, waitFor,
 } from '../support/delivery.js';
 
 /**
@@ -15,22 +14,7 @@ import {
  * graphql-ws client watches errorCount, health and every attempt.
  */
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).reverse().map((c) => c()));
-});
-
-async function gateway(): Promise<TestGateway> {
-  const g = await startTestGateway({ env: { SIEMGATE_RETRY_BASE_MS: '20', SIEMGATE_RETRY_MAX_MS: '200' } });
-  cleanups.push(() => g.stop({ removeDatabase: true }));
-  return g;
-}
-
-async function sink(responder?: (req: SinkRequest) => Reply | Promise<Reply>): Promise<HecSink> {
-  const s = await startHecSink(responder);
-  cleanups.push(() => s.close());
-  return s;
-}
+const { cleanups, gateway, sink } = perTestResources({ reverse: true });
 
 function ws(g: TestGateway, token?: string) {
   const client = connectWs(g.url, { token });

@@ -1,9 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dataOf, updateIntegration } from '../support/api.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { createIntegration } from '../support/api.js';
 import {
-  HEC_BUSY, HEC_SUCCESS, createSplunkIntegration, ingest, integrationStatus, makeEvent, makeEvents, startHecSink, waitFor, type HecSink, type TestEvent,
+  HEC_BUSY, HEC_SUCCESS, createSplunkIntegration, ingest, integrationStatus, makeEvent, makeEvents, perTestResources, waitFor, type HecSink, type TestEvent,
 } from '../support/delivery.js';
 
 /**
@@ -14,22 +13,7 @@ import {
  * secrets redacted. Every check looks at what real HEC receivers got.
  */
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((c) => c()));
-});
-
-async function gateway(): Promise<TestGateway> {
-  const g = await startTestGateway({ env: { SIEMGATE_RETRY_BASE_MS: '20', SIEMGATE_RETRY_MAX_MS: '200' } });
-  cleanups.push(() => g.stop({ removeDatabase: true }));
-  return g;
-}
-
-async function sink(...args: Parameters<typeof startHecSink>): Promise<HecSink> {
-  const s = await startHecSink(...args);
-  cleanups.push(() => s.close());
-  return s;
-}
+const { gateway, sink } = perTestResources();
 
 const ids = (events: { id: string }[]) => events.map((e) => e.id);
 const isAuditType = (type: string) => type.startsWith('siem.') || type.startsWith('api_key.');

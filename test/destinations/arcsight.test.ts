@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createArcSightAdapter } from '../../src/destinations/arcsight.js';
 import type { ArcSightConfig } from '../../src/destinations/types.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
-import { startHttpReceiver } from '../support/http-receiver.js';
+import { closeAfterEach, startHttpReceiver } from '../support/http-receiver.js';
 import { tlsFixtures } from '../support/tls-fixtures.js';
 import { extensionMap, parseCefLine } from './cef-spec-parser.js';
 import { closedPort } from './syslog-receivers.js';
@@ -12,14 +12,7 @@ import { closedPort } from './syslog-receivers.js';
 const egress = new EgressPolicy({ allow: ['127.0.0.1/32'] });
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-function track<T extends { close(): Promise<void> }>(thing: T): T {
-  cleanups.push(() => thing.close());
-  return thing;
-}
+const track = closeAfterEach();
 
 function config(endpoint: string, overrides: Partial<ArcSightConfig> = {}): ArcSightConfig {
   return {

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCefAdapter, InvalidCefConfigError } from '../../src/destinations/cef.js';
 import type { CefConfig } from '../../src/destinations/types.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
-import { startHttpReceiver } from '../support/http-receiver.js';
+import { closeAfterEach, startHttpReceiver } from '../support/http-receiver.js';
 import { tlsFixtures } from '../support/tls-fixtures.js';
 import { extensionMap, parseCefLine } from './cef-spec-parser.js';
 import { closedPort, parseRfc5424, startStreamReceiver, startUdpReceiver } from './syslog-receivers.js';
@@ -13,14 +13,7 @@ import { closedPort, parseRfc5424, startStreamReceiver, startUdpReceiver } from 
 const egress = new EgressPolicy({ allow: ['127.0.0.1/32'] });
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-function track<T extends { close(): Promise<void> }>(thing: T): T {
-  cleanups.push(() => thing.close());
-  return thing;
-}
+const track = closeAfterEach();
 
 function event(n: number, overrides: Partial<SecurityEvent> = {}): SecurityEvent {
   return {

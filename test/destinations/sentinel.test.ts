@@ -5,7 +5,7 @@ import { buildSentinelSignature } from '../../src/destinations/sentinel-signatur
 import type { SentinelDataCollectorConfig, SentinelLogsIngestionConfig, SiemAdapter } from '../../src/destinations/types.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
-import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from '../support/http-receiver.js';
+import { closeAfterEach, startHttpReceiver, type HttpReceiver, type ReceivedRequest } from '../support/http-receiver.js';
 
 const WORKSPACE_ID = '0f3c1c6e-5a52-4b7c-9a39-2f4b8c7d9e10';
 const SHARED_KEY = randomBytes(64).toString('base64');
@@ -13,17 +13,11 @@ const WRONG_KEY = randomBytes(64).toString('base64');
 const RFC_1123 = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
 const egress = new EgressPolicy({ allow: ['127.0.0.1/32'] });
-const open: { close(): Promise<void> }[] = [];
-
-afterEach(async () => {
+const track = closeAfterEach({ parallel: true });
+// Registered after closeAfterEach, so (vitest runs after-hooks as a stack) real timers are back before anything closes.
+afterEach(() => {
   vi.useRealTimers();
-  await Promise.all(open.splice(0).map((o) => o.close()));
 });
-
-function track<T extends { close(): Promise<void> }>(thing: T): T {
-  open.push(thing);
-  return thing;
-}
 
 function scanEvent(overrides: Partial<SecurityEvent> = {}): SecurityEvent {
   return {

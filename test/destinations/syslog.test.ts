@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSyslogAdapter } from '../../src/destinations/syslog.js';
 import {
   formatRfc3164,
@@ -12,6 +12,7 @@ import type { SyslogConfig } from '../../src/destinations/types.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
 import { createSyslogTransport, SyslogErrorCode, SyslogTransportError } from '../../src/net/syslog-transport.js';
+import { closeAfterEach } from '../support/http-receiver.js';
 import { tlsFixtures } from '../support/tls-fixtures.js';
 import { extensionMap, parseCefLine } from './cef-spec-parser.js';
 import {
@@ -31,14 +32,7 @@ const localhostEgress = new EgressPolicy({
   resolve: async (host) => (host === 'localhost' ? [{ address: '127.0.0.1', family: 4 }] : []),
 });
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-function track<T extends { close(): Promise<void> }>(thing: T): T {
-  cleanups.push(() => thing.close());
-  return thing;
-}
+const track = closeAfterEach();
 
 const BIG = '|\\=\r\n é😀 cs1=forged '.repeat(520); // > 10 kB
 

@@ -1,24 +1,15 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WebhookConfig } from '../../src/destinations/types.js';
 import { createWebhookAdapter, signWebhookBody, WebhookConfigError } from '../../src/destinations/webhook.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
-import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from '../support/http-receiver.js';
+import { closeAfterEach, startHttpReceiver, type HttpReceiver, type ReceivedRequest } from '../support/http-receiver.js';
 
 const SECRET = `hmac-${randomBytes(16).toString('hex')}`;
 const egress = new EgressPolicy({ allow: ['127.0.0.1/32'] });
-const open: { close(): Promise<void> }[] = [];
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((o) => o.close()));
-});
-
-function track<T extends { close(): Promise<void> }>(thing: T): T {
-  open.push(thing);
-  return thing;
-}
+const track = closeAfterEach({ parallel: true });
 
 function scanEvent(overrides: Partial<SecurityEvent> = {}): SecurityEvent {
   return {

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { integrationStatus, makeEvents, postEvents, startIdReceiver, waitFor, type IdReceiver } from '../support/fault-kit.js';
+import { createIntegrationId, integrationStatus, makeEvents, postEvents, startIdReceiver, waitFor, waitForErrorCount, waitUntilHealed, type IdReceiver } from '../support/fault-kit.js';
 
 /**
  * Fault: the SIEM goes away (its port closes: connection refused) while events keep coming, then comes back on the
  * same port. Nothing may be lost; error tracking must show the outage and then clear.
  */
 
-const CREATE = 'mutation($input: CreateSiemIntegrationInput!) { createSiemIntegration(input: $input) { id } }';
 const INGEST = 'mutation($events: [SecurityEventInput!]!) { ingestEvents(events: $events) { accepted ids } }';
 
 let g: TestGateway;
@@ -17,15 +16,11 @@ let integrationId: string;
 beforeAll(async () => {
   rx = await startIdReceiver();
   g = await startTestGateway({ env: { SIEMGATE_RETRY_BASE_MS: '20', SIEMGATE_RETRY_MAX_MS: '200' } });
-  const res = await g.gql(CREATE, {
-    input: {
-      name: 'down and back',
-      config: { webhook: { endpoint: `${rx.url}/hook` } },
-      batching: { batchSize: 20, flushIntervalSeconds: 1, retryCount: 2, timeoutSeconds: 2 },
-    },
+  integrationId = await createIntegrationId(g, {
+    name: 'down and back',
+    config: { webhook: { endpoint: `${rx.url}/hook` } },
+    batching: { batchSize: 20, flushIntervalSeconds: 1, retryCount: 2, timeoutSeconds: 2 },
   });
-  expect(res.errors).toBeUndefined();
-  integrationId = res.data.createSiemIntegration.id;
 });
 afterAll(async () => {
   await g?.stop({ removeDatabase: true });
@@ -47,10 +42,7 @@ describe('destination down and back', () => {
     expect(viaGql.errors).toBeUndefined();
     expect(viaGql.data.ingestEvents.accepted).toBe(30);
 
-    const failing = await waitFor(async () => {
-      const s = await integrationStatus(g, integrationId);
-      return s.errorCount >= 3 ? s : null;
-    }, { message: 'errorCount to rise while the destination is down' });
+    const failing = await waitForErrorCount(g, integrationId, 3, { message: 'errorCount to rise while the destination is down' });
     expect(failing.lastError).toMatch(/refused/i);
     expect(failing.lastErrorAt).not.toBeNull();
     expect(failing.health).toBe('FAILING');
@@ -69,10 +61,7 @@ describe('destination down and back', () => {
       timeoutMs: 10_000,
       message: () => `all events after the outage (missing ${rx.missing(during.map((e) => e.id)).length})`,
     });
-    const healed = await waitFor(async () => {
-      const s = await integrationStatus(g, integrationId);
-      return s.errorCount === 0 && s.stats.queued === 0 ? s : null;
-    }, { message: 'errorCount back to 0' });
+    const healed = await waitUntilHealed(g, integrationId);
     expect(healed.lastError).toBeNull();
     expect(healed.health).toBe('HEALTHY');
     expect(healed.lastEventAt).not.toBeNull();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { integrationStatus, makeEvents, postEvents, startIdReceiver, waitFor, type IdReceiver } from '../support/fault-kit.js';
+import { createIntegrationId, integrationStatus, makeEvents, postEvents, startIdReceiver, waitFor, waitUntilHealed, type IdReceiver } from '../support/fault-kit.js';
 import { subscribe, type LiveSubscription } from '../support/ws-subscribe.js';
 
 /**
@@ -9,7 +9,6 @@ import { subscribe, type LiveSubscription } from '../support/ws-subscribe.js';
  * events must stay queued; once the SIEM answers fast again everything arrives.
  */
 
-const CREATE = 'mutation($input: CreateSiemIntegrationInput!) { createSiemIntegration(input: $input) { id } }';
 const ATTEMPTS = 'subscription($id: ID) { deliveryAttempts(integrationId: $id) { integrationId eventCount success httpStatus latencyMs error } }';
 const SLOW_MS = 2_500;
 
@@ -21,15 +20,11 @@ let attempts: LiveSubscription<{ deliveryAttempts: { eventCount: number; success
 beforeAll(async () => {
   rx = await startIdReceiver({ responder: () => ({ status: 200, delayMs: SLOW_MS }) });
   g = await startTestGateway({ env: { SIEMGATE_RETRY_BASE_MS: '20', SIEMGATE_RETRY_MAX_MS: '200' } });
-  const res = await g.gql(CREATE, {
-    input: {
-      name: 'slow SIEM',
-      config: { webhook: { endpoint: `${rx.url}/hook`, timeoutSeconds: 1 } },
-      batching: { batchSize: 50, flushIntervalSeconds: 1, retryCount: 1, timeoutSeconds: 1 },
-    },
+  integrationId = await createIntegrationId(g, {
+    name: 'slow SIEM',
+    config: { webhook: { endpoint: `${rx.url}/hook`, timeoutSeconds: 1 } },
+    batching: { batchSize: 50, flushIntervalSeconds: 1, retryCount: 1, timeoutSeconds: 1 },
   });
-  expect(res.errors).toBeUndefined();
-  integrationId = res.data.createSiemIntegration.id;
   attempts = await subscribe(g.url, ADMIN_TOKEN, ATTEMPTS, { id: integrationId });
 });
 afterAll(async () => {
@@ -64,10 +59,7 @@ describe('slow destination', () => {
     // The SIEM recovers.
     rx.respond(() => ({ status: 200 }));
     await waitFor(() => rx.missing(ids).length === 0, { timeoutMs: 10_000, message: () => `all events (missing ${rx.missing(ids).length})` });
-    const healed = await waitFor(async () => {
-      const s = await integrationStatus(g, integrationId);
-      return s.errorCount === 0 && s.stats.queued === 0 ? s : null;
-    }, { message: 'errorCount back to 0' });
+    const healed = await waitUntilHealed(g, integrationId);
     expect(healed.lastError).toBeNull();
     expect(healed.health).toBe('HEALTHY');
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { integrationStatus, makeEvents, postEvents, startIdReceiver, waitFor, type IdReceiver } from '../support/fault-kit.js';
+import { createIntegrationId, makeEvents, postEvents, startIdReceiver, waitFor, waitForErrorCount, waitUntilHealed, type IdReceiver } from '../support/fault-kit.js';
 
 /**
  * Fault: a 429 storm. The SIEM answers 429 with `Retry-After: 1` (delta-seconds), then a 503 with an HTTP-date
@@ -8,7 +8,6 @@ import { integrationStatus, makeEvents, postEvents, startIdReceiver, waitFor, ty
  * a throttling answer means Retry-After was ignored.
  */
 
-const CREATE = 'mutation($input: CreateSiemIntegrationInput!) { createSiemIntegration(input: $input) { id } }';
 const THROTTLED = 3;
 
 let g: TestGateway;
@@ -28,15 +27,11 @@ beforeAll(async () => {
     },
   });
   g = await startTestGateway({ env: { SIEMGATE_RETRY_BASE_MS: '20', SIEMGATE_RETRY_MAX_MS: '100' } });
-  const res = await g.gql(CREATE, {
-    input: {
-      name: 'throttling SIEM',
-      config: { webhook: { endpoint: `${rx.url}/hook` } },
-      batching: { batchSize: 100, flushIntervalSeconds: 1, retryCount: 3, timeoutSeconds: 5 },
-    },
+  integrationId = await createIntegrationId(g, {
+    name: 'throttling SIEM',
+    config: { webhook: { endpoint: `${rx.url}/hook` } },
+    batching: { batchSize: 100, flushIntervalSeconds: 1, retryCount: 3, timeoutSeconds: 5 },
   });
-  expect(res.errors).toBeUndefined();
-  integrationId = res.data.createSiemIntegration.id;
 });
 afterAll(async () => {
   await g?.stop({ removeDatabase: true });
@@ -49,18 +44,12 @@ describe('429 storm with Retry-After', () => {
     const ids = events.map((e) => e.id);
     expect((await postEvents(g.url, events)).status).toBe(202);
 
-    const throttledSeen = await waitFor(async () => {
-      const s = await integrationStatus(g, integrationId);
-      return s.errorCount >= 2 ? s : null;
-    }, { timeoutMs: 8_000, message: 'errorCount to rise under throttling' });
+    const throttledSeen = await waitForErrorCount(g, integrationId, 2, { timeoutMs: 8_000, message: 'errorCount to rise under throttling' });
     expect(throttledSeen.lastError).toMatch(/HTTP (429|503)/);
     expect(throttledSeen.stats.deadLettered).toBe(0);
 
     await waitFor(() => rx.missing(ids).length === 0, { timeoutMs: 10_000, message: () => `all events (missing ${rx.missing(ids).length})` });
-    const healed = await waitFor(async () => {
-      const s = await integrationStatus(g, integrationId);
-      return s.errorCount === 0 && s.stats.queued === 0 ? s : null;
-    }, { message: 'errorCount back to 0' });
+    const healed = await waitUntilHealed(g, integrationId);
     expect(healed.lastError).toBeNull();
     expect(healed.health).toBe('HEALTHY');
     expect(healed.stats.failedAttempts).toBe(THROTTLED);

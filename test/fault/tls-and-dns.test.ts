@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStreamReceiver, type SyslogReceiver } from '../destinations/syslog-receivers.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { integrationStatus, makeEvents, postEvents, startIdReceiver, waitFor, type IdReceiver } from '../support/fault-kit.js';
+import { createIntegrationId, integrationStatus, makeEvents, postEvents, startIdReceiver, waitFor, waitUntilHealed, type IdReceiver } from '../support/fault-kit.js';
 import { tlsFixtures } from '../support/tls-fixtures.js';
 
 /**
@@ -10,7 +10,6 @@ import { tlsFixtures } from '../support/tls-fixtures.js';
  * (updateSiemIntegration) must deliver them.
  */
 
-const CREATE = 'mutation($input: CreateSiemIntegrationInput!) { createSiemIntegration(input: $input) { id } }';
 const UPDATE = 'mutation($id: ID!, $input: UpdateSiemIntegrationInput!) { updateSiemIntegration(id: $id, input: $input) { id } }';
 const TEST = 'mutation($id: ID!) { testSiemIntegration(id: $id) { success message steps { name ok detail } } }';
 
@@ -25,9 +24,7 @@ afterAll(async () => {
 });
 
 async function create(input: Record<string, unknown>): Promise<string> {
-  const res = await g.gql(CREATE, { input: { batching: { batchSize: 50, flushIntervalSeconds: 1, retryCount: 1, timeoutSeconds: 3 }, ...input } });
-  expect(res.errors).toBeUndefined();
-  return res.data.createSiemIntegration.id;
+  return createIntegrationId(g, { batching: { batchSize: 50, flushIntervalSeconds: 1, retryCount: 1, timeoutSeconds: 3 }, ...input });
 }
 
 describe('TLS handshake failure', () => {
@@ -67,10 +64,7 @@ describe('TLS handshake failure', () => {
     const fixed = await g.gql(UPDATE, { id, input: { config: { webhook: { tls: { caCert: pki.caCert } } } } });
     expect(fixed.errors).toBeUndefined();
     await waitFor(() => rx.missing(ids).length === 0, { message: () => `all events after the CA fix (missing ${rx.missing(ids).length})` });
-    const healed = await waitFor(async () => {
-      const s = await integrationStatus(g, id);
-      return s.errorCount === 0 && s.stats.queued === 0 ? s : null;
-    }, { message: 'errorCount back to 0' });
+    const healed = await waitUntilHealed(g, id);
     expect(healed.lastError).toBeNull();
     expect(rx.duplicates()).toBe(0);
   });

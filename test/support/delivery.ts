@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { createIntegration, dataOf } from './api.js';
-import { ADMIN_TOKEN, type TestGateway } from './gateway.js';
+import { ADMIN_TOKEN, startTestGateway, type TestGateway } from './gateway.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest, type Reply } from './http-receiver.js';
 
 /**
@@ -240,6 +240,38 @@ export async function startHecSink(responder?: (req: SinkRequest) => Reply | Pro
     close: () => receiver.close(),
   };
   return sink;
+}
+
+// ── per-test resources ──────────────────────────────────────────────────────
+
+/**
+ * Registers an `afterEach` that stops everything started through the returned helpers (all at once; with
+ * `reverse`, started in reverse order of registration): `gateway()` is a fresh gateway with a fast retry
+ * schedule (20 ms base, 200 ms cap), `sink()` a HEC sink. Push any other cleanup onto `cleanups`.
+ */
+export function perTestResources(options: { reverse?: boolean } = {}): {
+  cleanups: (() => Promise<unknown>)[];
+  gateway: () => Promise<TestGateway>;
+  sink: (...args: Parameters<typeof startHecSink>) => Promise<HecSink>;
+} {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    const pending = cleanups.splice(0);
+    await Promise.all((options.reverse ? pending.reverse() : pending).map((c) => c()));
+  });
+  return {
+    cleanups,
+    async gateway() {
+      const g = await startTestGateway({ env: { SIEMGATE_RETRY_BASE_MS: '20', SIEMGATE_RETRY_MAX_MS: '200' } });
+      cleanups.push(() => g.stop({ removeDatabase: true }));
+      return g;
+    },
+    async sink(...args) {
+      const s = await startHecSink(...args);
+      cleanups.push(() => s.close());
+      return s;
+    },
+  };
 }
 
 /** Creates a Splunk integration delivering to `sink` (flushIntervalSeconds 1 unless given) and returns it. */

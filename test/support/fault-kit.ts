@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { ADMIN_TOKEN, type GqlResponse } from './gateway.js';
+import { expect } from 'vitest';
+import { ADMIN_TOKEN, readJsonAnswer, type GqlResponse } from './gateway.js';
 
 /**
  * Helpers for the fault and abuse suites (test/fault, test/abuse): a receiver that counts event ids and can be
@@ -57,14 +58,7 @@ export async function postEvents(baseUrl: string, body: string | Buffer | unknow
     // fetch takes a Buffer at run time; the DOM typings only know BodyInit.
     body: payload as unknown as string,
   });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, json, text };
+  return readJsonAnswer(response);
 }
 
 /**
@@ -240,6 +234,33 @@ export async function integrationStatus(g: { gql: (q: string, v?: Record<string,
   const res = await g.gql(INTEGRATION_STATUS, { id });
   if (res.errors) throw new Error(`status query failed: ${JSON.stringify(res.errors)}`);
   return res.data.siemIntegration;
+}
+
+export const CREATE_INTEGRATION = 'mutation($input: CreateSiemIntegrationInput!) { createSiemIntegration(input: $input) { id } }';
+
+type GqlClient = { gql: (q: string, v?: Record<string, unknown>) => Promise<GqlResponse<any>> };
+
+/** Creates an integration from `input` as the bootstrap admin, expects no errors, and returns its id. */
+export async function createIntegrationId(g: GqlClient, input: Record<string, unknown>): Promise<string> {
+  const res = await g.gql(CREATE_INTEGRATION, { input });
+  expect(res.errors).toBeUndefined();
+  return res.data.createSiemIntegration.id;
+}
+
+/** Polls the integration's status until `errorCount >= min`, and returns that status. */
+export function waitForErrorCount(g: GqlClient, id: string, min: number, options: Parameters<typeof waitFor>[1] = {}): ReturnType<typeof integrationStatus> {
+  return waitFor(async () => {
+    const s = await integrationStatus(g, id);
+    return s.errorCount >= min ? s : null;
+  }, options);
+}
+
+/** Polls the integration's status until errorCount is back to 0 with nothing queued, and returns that status. */
+export function waitUntilHealed(g: GqlClient, id: string): ReturnType<typeof integrationStatus> {
+  return waitFor(async () => {
+    const s = await integrationStatus(g, id);
+    return s.errorCount === 0 && s.stats.queued === 0 ? s : null;
+  }, { message: 'errorCount back to 0' });
 }
 
 /** The extensions.code values the API documents (README "Hardening", src/errors.ts). */

@@ -84,6 +84,18 @@ export async function gql<T = any>(url: string, query: string, variables: Record
   return { status: response.status, ...body };
 }
 
+/** Reads an HTTP answer whole: its status, its text, and that text parsed as JSON (`undefined` if it is not JSON). */
+export async function readJsonAnswer(response: Response): Promise<{ status: number; text: string; json: any }> {
+  const text = await response.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, text, json };
+}
+
 /** Creates an API key of `role` in organisation `org` through the real CLI; returns its token (the CLI's last stdout line). */
 export async function createKeyWithCli(env: NodeJS.ProcessEnv, org: string, role: string): Promise<string> {
   const { code, stdout, stderr } = await runCli(['keys', 'create', '--org', org, '--role', role], env);

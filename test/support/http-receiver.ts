@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 
 /** One request as the receiver saw it on the wire. */
 export interface ReceivedRequest {
@@ -111,5 +112,21 @@ export async function startHttpReceiver(responder?: Responder, tls?: HttpsServer
       server.closeAllConnections?.();
       return new Promise((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/**
+ * Registers an `afterEach` that closes everything passed to the returned `track` (receivers, servers, adapters):
+ * one at a time, last opened first, or with `parallel` all at once. `track` returns what it was given.
+ */
+export function closeAfterEach(options: { parallel?: boolean } = {}): <T extends { close(): Promise<void> }>(thing: T) => T {
+  const open: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    if (options.parallel) await Promise.all(open.splice(0).map((o) => o.close()));
+    else while (open.length > 0) await open.pop()!.close();
+  });
+  return (thing) => {
+    open.push(thing);
+    return thing;
   };
 }
