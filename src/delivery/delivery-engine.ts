@@ -145,8 +145,6 @@ export class DeliveryEngine {
   /** {@link stats} from counters already loaded (synchronous: a list of integrations costs no promise per row). */
   liveStats(integrationId: string, c: DeliveryCounters): IntegrationStats {
     const worker = this.#workers.get(integrationId);
-    const sorted = worker ? [...worker.latencies].sort((a, b) => a - b) : [];
-    const pct = (p: number) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!) : null);
     const attempts = c.succeededAttempts + c.failedAttempts;
     return {
       delivered: c.delivered,
@@ -154,8 +152,8 @@ export class DeliveryEngine {
       queued: worker ? worker.queued + worker.replaying : 0,
       deadLettered: c.deadLettered,
       successRate: attempts === 0 ? null : c.succeededAttempts / attempts,
-      p50LatencyMs: pct(50),
-      p95LatencyMs: pct(95),
+      p50LatencyMs: worker?.latencyPercentile(50) ?? null,
+      p95LatencyMs: worker?.latencyPercentile(95) ?? null,
     };
   }
 

@@ -68,6 +68,8 @@ export class IntegrationWorker {
   replaying = 0;
   cursor = 0;
   readonly latencies: number[] = [];
+  /** `latencies` sorted, kept until the next attempt: reading stats costs no sort per read. */
+  #sortedLatencies?: number[];
 
   #target: DeliveryTarget;
   #adapter?: { adapter: SiemAdapter; version: string; secrets: string[] };
@@ -251,9 +253,17 @@ export class IntegrationWorker {
     }
   }
 
+  /** The `p`th percentile (0..100) of recent attempt latencies, or null before the first attempt. */
+  latencyPercentile(p: number): number | null {
+    const sorted = (this.#sortedLatencies ??= [...this.latencies].sort((a, b) => a - b));
+    if (sorted.length === 0) return null;
+    return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!);
+  }
+
   #recordAttempt(target: DeliveryTarget, eventCount: number, result: DeliveryResult) {
     this.latencies.push(result.latencyMs);
     if (this.latencies.length > LATENCY_SAMPLES) this.latencies.shift();
+    this.#sortedLatencies = undefined;
     this.deps.onAttempt({
       organizationId: target.organizationId,
       integrationId: target.id,
