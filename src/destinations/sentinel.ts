@@ -1,4 +1,5 @@
 import { scrubSecrets } from '../store/redact.js';
+import { resolveTimeoutMs } from './resolve-timeout.js';
 import type { SecurityEvent, Severity } from '../events/security-event.js';
 import { classifyAnswer, classifyError, HttpDestination, HttpStatus, runConnectionTest, type HttpAnswer } from './http-destination.js';
 import { buildSentinelSignature, decodeSentinelSharedKey, SentinelSignatureDefaults } from './sentinel-signature.js';
@@ -62,7 +63,6 @@ export const SENTINEL_SEVERITY: Readonly<Record<Severity, string>> = {
 
 const JSON_CONTENT_TYPE = 'application/json';
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
-const DEFAULT_TIMEOUT_MS = 30_000;
 const MS_PER_SECOND = 1000;
 const HTTP_BAD_REQUEST = 400;
 /** Token endpoint answers that mean "fix the app registration / secret / tenant", not "retry later". */
@@ -373,10 +373,6 @@ class EntraTokenCache {
   }
 }
 
-function timeoutOf(config: SentinelConfig, options: AdapterOptions): number {
-  return config.timeoutSeconds ? config.timeoutSeconds * MS_PER_SECOND : (options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS);
-}
-
 function oversizedResult(records: readonly SentinelEventFields[], index: number, bytes: number, limit: number, api: string, started: number): DeliveryResult {
   return {
     kind: 'rejected',
@@ -420,7 +416,7 @@ function createDataCollectorAdapter(config: SentinelDataCollectorConfig, options
   const base = validUrl(config.endpoint ?? `https://${config.workspaceId}.${DataCollectorApi.HOST_SUFFIX}`, 'endpoint');
   const basePath = withoutTrailingSlash(base);
   const url = `${basePath.endsWith(DataCollectorApi.PATH) ? basePath : `${basePath}${DataCollectorApi.PATH}`}?api-version=${DataCollectorApi.API_VERSION}`;
-  const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs: timeoutOf(config, options), secrets: [config.sharedKey] });
+  const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs: resolveTimeoutMs(config.timeoutSeconds, options), secrets: [config.sharedKey] });
   const secrets = [config.sharedKey];
 
   const adapter: SiemAdapter<DataCollectorRecord> = {
@@ -496,7 +492,7 @@ function createLogsIngestionAdapter(config: SentinelLogsIngestionConfig, options
     scope: LogsIngestionApi.SCOPE,
   }).toString();
 
-  const timeoutMs = timeoutOf(config, options);
+  const timeoutMs = resolveTimeoutMs(config.timeoutSeconds, options);
   const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs, secrets: [config.clientSecret] });
   // Entra ID is a public endpoint: system roots and no client certificate, whatever the DCE's TLS settings are.
   const tokenHttp = new HttpDestination({ egress: options.egress, timeoutMs, secrets: [config.clientSecret] });

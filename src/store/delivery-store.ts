@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { RoutingFilter } from '../delivery/routing.js';
-import { joinSecrets } from '../destinations/destination-config.js';
 import type { DestinationConfig, SiemIntegrationType } from '../destinations/types.js';
 import { SEVERITY_ORDER } from '../events/security-event.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { errorTrackingUpdate } from './error-tracking.js';
 import { runTransaction } from './run-transaction.js';
+import { openDestinationConfig } from './sealed-config.js';
 import type { Database } from './tables.js';
 import type { Batching } from './tenant-store.js';
 
@@ -81,8 +81,7 @@ export class DeliveryStore {
   async destinationConfig(id: string): Promise<DestinationConfig | null> {
     const row = await this.db.selectFrom('siem_integrations').select(['id', 'config', 'secrets']).where('id', '=', id).executeTakeFirst();
     if (!row) return null;
-    const { secretFields: _ignored, ...publicConfig } = JSON.parse(row.config) as Record<string, unknown>;
-    return joinSecrets(publicConfig, JSON.parse(this.box.open(row.secrets, row.id)) as Record<string, unknown>);
+    return openDestinationConfig(row, this.box);
   }
 
   /** Where the integration's reading of the log stands. */

@@ -3,7 +3,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import { ROLES, generateApiToken, hashApiToken, visibleTokenPrefix, type Role } from '../auth/api-token.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import {
-  DestinationConfigError, joinSecrets, mergeConfig, parseDestinationConfig, splitSecrets,
+  DestinationConfigError, mergeConfig, parseDestinationConfig,
 } from '../destinations/destination-config.js';
 import type { DestinationConfig, SiemIntegrationType } from '../destinations/types.js';
 import type { SecurityEvent } from '../events/security-event.js';
@@ -12,6 +12,7 @@ import { appendEvents, headSeq, type AppendedEvent } from './event-log.js';
 import { redactSecrets } from './redact.js';
 import { InvalidInputError, RecordNotFoundError, asStoreError } from './store-errors.js';
 import { runTransaction } from './run-transaction.js';
+import { openDestinationConfig, sealDestinationConfig } from './sealed-config.js';
 import type { Database, SiemIntegrationsTable } from './tables.js';
 
 import { AUDIT_EVENT_NAMES, AuditAction, auditView, changedSecretPaths, diffViews } from './audit-changes.js';
@@ -106,7 +107,7 @@ export class TenantStore {
     const batching = { ...DEFAULT_BATCHING, ...stripUndefined(input.batching ?? {}) };
     const id = randomUUID();
     const now = iso(this.now());
-    const { publicConfig, secrets } = splitSecrets(config);
+    const sealed = sealDestinationConfig(config, id, this.box);
     const row: Selectable<SiemIntegrationsTable> = {
       id,
       organization_id: this.organizationId,
@@ -114,8 +115,8 @@ export class TenantStore {
       type: input.type,
       name: input.name,
       enabled: input.enabled === false ? 0 : 1,
-      config: JSON.stringify({ ...publicConfig, secretFields: Object.keys(secrets) }),
-      secrets: this.box.seal(JSON.stringify(secrets), id),
+      config: sealed.config,
+      secrets: sealed.secrets,
       batch_size: batching.batchSize,
       flush_interval_seconds: batching.flushIntervalSeconds,
       retry_count: batching.retryCount,
@@ -158,14 +159,14 @@ export class TenantStore {
       }
       const stored = this.decryptConfig(row);
       const config = input.config ? parseOrThrow(type, mergeConfig(stored, input.config), `config.${type.toLowerCase()}`) : stored;
-      const { publicConfig, secrets } = splitSecrets(config);
+      const sealed = input.config ? sealDestinationConfig(config, id, this.box) : { config: row.config, secrets: row.secrets };
       const next: Selectable<SiemIntegrationsTable> = {
         ...row,
         name: input.name ?? row.name,
         enabled: input.enabled === undefined ? row.enabled : input.enabled ? 1 : 0,
         customer_id: input.customerId === undefined ? row.customer_id : input.customerId,
-        config: JSON.stringify({ ...publicConfig, secretFields: Object.keys(secrets) }),
-        secrets: input.config ? this.box.seal(JSON.stringify(secrets), id) : row.secrets,
+        config: sealed.config,
+        secrets: sealed.secrets,
         batch_size: input.batching?.batchSize ?? row.batch_size,
         flush_interval_seconds: input.batching?.flushIntervalSeconds ?? row.flush_interval_seconds,
         retry_count: input.batching?.retryCount ?? row.retry_count,
@@ -415,9 +416,7 @@ export class TenantStore {
   }
 
   private decryptConfig(row: Selectable<SiemIntegrationsTable>): DestinationConfig {
-    const { secretFields: _ignored, ...publicConfig } = JSON.parse(row.config) as Record<string, unknown>;
-    const secrets = JSON.parse(this.box.open(row.secrets, row.id)) as Record<string, unknown>;
-    return joinSecrets(publicConfig, secrets);
+    return openDestinationConfig(row, this.box);
   }
 
   /**
