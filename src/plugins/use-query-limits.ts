@@ -5,6 +5,9 @@ import type { Plugin } from 'graphql-yoga';
 /** `extensions.code` of an operation refused for its size or shape. */
 export const QUERY_LIMIT_EXCEEDED = 'QUERY_LIMIT_EXCEEDED';
 
+/** Default of {@link QueryLimitsOptions.maxCost}. */
+export const DEFAULT_MAX_COST = 100_000;
+
 /** Options of {@link useQueryLimits}. */
 export interface QueryLimitsOptions {
   /** Deepest selection nesting (introspection excepted). @default 12 */
@@ -15,7 +18,12 @@ export interface QueryLimitsOptions {
   maxDirectives?: number;
   /** Most tokens in one document. @default 4000 */
   maxTokens?: number;
-  /** Highest estimated cost. @default 5000 */
+  /**
+   * Highest estimated cost (graphql-armor's estimate: an object field 2, a leaf 1, times 1.5 per nesting
+   * level, times the literal `first`/`last` of a list). The default admits the product's own largest query,
+   * every field of every type reachable from `Query` with pages of 500 (about 53,000), and refuses fragment
+   * bombs (10^3 copies of a list selection cost about 600,000). @default 100000
+   */
   maxCost?: number;
   /**
    * Deepest nesting of brackets (`{`, `[`, `(`) in the document text, checked before parsing: graphql-js
@@ -47,7 +55,7 @@ export function useQueryLimits(options: QueryLimitsOptions = {}): Plugin {
           maxAliases: { n: options.maxAliases ?? 15, ...report },
           maxDirectives: { n: options.maxDirectives ?? 20, ...report },
           maxTokens: { n: options.maxTokens ?? 4000 },
-          costLimit: { maxCost: options.maxCost ?? 5000, ...report },
+          costLimit: { maxCost: options.maxCost ?? DEFAULT_MAX_COST, ...report },
           blockFieldSuggestion: { enabled: options.blockFieldSuggestions ?? false },
         }),
       );

@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DOCUMENTED_CODES, GRAPHQL_DOCUMENT_CODES, makeEvents } from '../support/fault-kit.js';
 import { ADMIN_TOKEN, readJsonAnswer, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { selectEverything } from '../support/schema-query.js';
+import { buildSchema } from '../../src/schema/index.js';
 
 /**
  * Abusive queries and oversize bodies: deep, wide, aliased, directive-stuffed and costly queries, parser bombs,
@@ -128,6 +131,68 @@ describe('deep, wide, aliased and costly queries', () => {
     const res = await query(q);
     expect(res.json.errors.length).toBeGreaterThan(0);
     for (const e of res.json.errors) expect(REFUSAL_CODES.has(e.extensions?.code), JSON.stringify(e)).toBe(true);
+  });
+});
+
+/** The largest page `first` admits on every connection (501 is refused, checked below). */
+const LARGEST_PAGE = 500;
+const LIMIT_CODES = new Set(['QUERY_LIMIT_EXCEEDED', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED']);
+
+describe("the product's own queries pass the default limits", () => {
+  let integrationId = '';
+  beforeAll(async () => {
+    const configs = [
+      { splunk: { endpoint: 'https://splunk.invalid:8088/services/collector/event', token: 'hec-token', tls: { rejectUnauthorized: true } } },
+      { webhook: { endpoint: 'https://hooks.invalid/in', secret: 'whsec-0123456789' } },
+      { cef: { transport: 'HTTP', endpoint: 'https://cef.invalid/in', token: 'cef-token' } },
+    ];
+    for (const config of configs) {
+      const res = await g.gql('mutation($input: CreateSiemIntegrationInput!) { createSiemIntegration(input: $input) { id } }', { input: { name: `full ${Object.keys(config)[0]}`, config, enabled: false } });
+      expect(res.errors).toBeUndefined();
+      integrationId = res.data.createSiemIntegration.id;
+    }
+  });
+
+  it(`every connection refuses first: ${LARGEST_PAGE + 1} (so ${LARGEST_PAGE} is the largest page)`, async () => {
+    for (const q of [`{ auditLog(first: ${LARGEST_PAGE + 1}) { edges { cursor } } }`, `{ deadLetters(integrationId: "${integrationId}", first: ${LARGEST_PAGE + 1}) { edges { cursor } } }`]) {
+      const res = await query(q);
+      expect(res.json.errors?.[0]?.extensions?.code, res.text).toBe('BAD_USER_INPUT');
+    }
+  });
+
+  it('a query generated from the schema, selecting every field of every type reachable from Query at the largest page, passes and executes without error', async () => {
+    const everything = selectEverything(buildSchema(), {
+      argument: (_field, arg) => (arg.name === 'first' ? String(LARGEST_PAGE) : arg.name === 'id' || arg.name === 'integrationId' ? JSON.stringify(integrationId) : undefined),
+    });
+    // Sanity: it reaches the connections, the config union and its nested types.
+    for (const part of ['auditLog(first: 500)', 'deadLetters(', '... on SplunkConfig', '... on SentinelConfig', 'pageInfo', 'tls {', 'stats {', 'viewer {']) expect(everything).toContain(part);
+    const res = await query(everything);
+    expect(res.json.errors, res.text.slice(0, 500)).toBeUndefined();
+    expect(res.json.data.siemIntegrations.length).toBeGreaterThanOrEqual(3);
+    expect(res.json.data.siemIntegration.id).toBe(integrationId);
+    expect(res.json.data.auditLog.edges.length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['auditLog with every field at the largest page (cost 5,075 at 100 was refused)', `{ auditLog(first: ${LARGEST_PAGE}) { edges { cursor node { id action actorKeyId actorName changes createdAt targetId targetType } } pageInfo { endCursor hasNextPage hasPreviousPage startCursor } } }`],
+    ['deadLetters with every field at the largest page (cost 6,350 was refused)', () => `{ deadLetters(integrationId: "${integrationId}", first: ${LARGEST_PAGE}) { edges { cursor node { id eventId event reason error httpStatus attempts status createdAt } } pageInfo { endCursor hasNextPage hasPreviousPage startCursor } } }`],
+  ])('%s', async (_label, q) => {
+    const res = await query(typeof q === 'function' ? q() : q);
+    expect(res.json.errors, res.text.slice(0, 500)).toBeUndefined();
+  });
+
+  it('every GraphQL block of the README passes validation and the limits (sent as a viewer: mutations answer FORBIDDEN, nothing changes)', async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const blocks = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split(/\n(?=(?:query|mutation|subscription)\b)/)).map((b) => b.trim()).filter(Boolean);
+    expect(blocks.length).toBeGreaterThanOrEqual(4);
+    const created = await g.gql('mutation { createApiKey(input: { name: "readme viewer", role: VIEWER }) { token } }');
+    const viewer: string = created.data.createApiKey.token;
+    for (const block of blocks) {
+      const response = await fetch(`${g.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${viewer}` }, body: JSON.stringify({ query: block }) });
+      const res = await readJsonAnswer(response);
+      const codes = (res.json?.errors ?? []).map((e: any) => e.extensions?.code);
+      expect(codes.filter((c: string) => LIMIT_CODES.has(c)), `${block}\n→ ${res.text.slice(0, 300)}`).toEqual([]);
+    }
   });
 });
 
