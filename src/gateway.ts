@@ -14,9 +14,12 @@ import { INGEST_PATH, IngestGate, handleIngest } from './http/ingest-endpoint.js
 import { ErrorCode } from './errors.js';
 import { PayloadTooLargeError, readBody, sendJson } from './http/read-body.js';
 import { createLogger, type Logger } from './logger.js';
+import { DeliveryLog } from './metrics/delivery-log.js';
+import { GatewayMetrics, METRICS_PATH, serveMetrics } from './metrics/gateway-metrics.js';
 import { EgressPolicy } from './net/egress-policy.js';
 import { createMaskError } from './plugins/mask-error.js';
 import { useInputErrors } from './plugins/use-input-errors.js';
+import { useMetrics } from './plugins/use-metrics.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
 import { INPUT_TYPE_PATHS, buildSchema } from './schema/index.js';
 import type { GatewayContext, GatewayServices } from './schema/context.js';
@@ -92,12 +95,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     retryBaseMs: settings.retryBaseMs,
     retryMaxMs: settings.retryMaxMs,
   });
+  const metrics = settings.metrics ? new GatewayMetrics({ store, engine }) : undefined;
+  const deliveryLog = new DeliveryLog({ store, log });
   const services: GatewayServices = { store, tester: new IntegrationTester({ egress }), engine };
-  const yoga = createGraphQLServer({ settings, log, services });
+  const yoga = createGraphQLServer({ settings, log, services, metrics });
   const ingestGate = new IngestGate(settings.ingestConcurrency);
 
   const server = createServer((req, res) => {
-    handleHttp(req, res, { yoga, store, settings, log, ingestGate }).catch((error: unknown) => {
+    handleHttp(req, res, { yoga, store, settings, log, ingestGate, metrics }).catch((error: unknown) => {
       log.error({ err: error }, 'unhandled error in HTTP handler');
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error.' }] });
       else res.destroy();
@@ -116,6 +121,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       resolve();
     });
   });
+  await deliveryLog.attach(engine);
   await engine.start();
   const { port } = server.address() as AddressInfo;
   const host = settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host;
@@ -136,6 +142,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         for (const client of wsServer.clients) client.close(WS_CLOSE_SERVICE_RESTART, 'Server shutting down');
         // 2. Finish (or, after the deadline, hand back) the batches in flight.
         await engine.stop(settings.shutdownTimeoutMs);
+        await deliveryLog.detach();
+        metrics?.close();
         await new Promise<void>((resolve) => wsServer.close(() => resolve()));
         const force = setTimeout(() => server.closeAllConnections(), 2_000);
         await httpClosed;
@@ -157,7 +165,7 @@ interface ServerContext {
   principal?: Principal;
 }
 
-function createGraphQLServer({ settings, log, services }: { settings: Settings; log: Logger; services: GatewayServices }) {
+function createGraphQLServer({ settings, log, services, metrics }: { settings: Settings; log: Logger; services: GatewayServices; metrics?: GatewayMetrics }) {
   return createYoga<ServerContext, GatewayContext>({
     schema: buildSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
@@ -183,6 +191,7 @@ function createGraphQLServer({ settings, log, services }: { settings: Settings; 
     plugins: [
       useInputErrors({ inputTypePaths: INPUT_TYPE_PATHS }),
       ...(settings.graphiql ? [] : [useDisableIntrospection()]),
+      ...(metrics ? [useMetrics({ record: (operation, code) => metrics.graphqlOperations.inc({ operation, code }) })] : []),
       useQueryLimits({ blockFieldSuggestions: !settings.graphiql }),
     ],
   });
@@ -235,7 +244,7 @@ function serveGraphQLOverWebSocket(wsServer: WebSocketServer, yoga: YogaServerIn
 async function handleHttp(
   req: IncomingMessage,
   res: ServerResponse,
-  { yoga, store, settings, log, ingestGate }: { yoga: YogaServerInstance<ServerContext, GatewayContext>; store: Store; settings: Settings; log: Logger; ingestGate: IngestGate },
+  { yoga, store, settings, log, ingestGate, metrics }: { yoga: YogaServerInstance<ServerContext, GatewayContext>; store: Store; settings: Settings; log: Logger; ingestGate: IngestGate; metrics?: GatewayMetrics },
 ) {
   const url = new URL(req.url ?? '/', 'http://gateway');
   if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -248,7 +257,9 @@ async function handleHttp(
       return sendJson(res, 503, { status: 'unavailable', reason: 'database does not answer' });
     }
   }
+  if (url.pathname === METRICS_PATH) return serveMetrics(req, res, { metrics, token: settings.metricsToken });
   if (url.pathname === INGEST_PATH) {
+    metrics?.observeIngest(req, res);
     return handleIngest(req, res, { store, log, maxBodyBytes: settings.maxIngestBytes, maxEvents: settings.maxIngestEvents, gate: ingestGate });
   }
   if (url.pathname !== GRAPHQL_PATH) return sendJson(res, 404, { error: 'not found' });

@@ -12,7 +12,7 @@ export type { Logger };
  * log.info({ integrationId }, 'delivered');
  * ```
  */
-export function createLogger(options: { level?: string } = {}): Logger {
+export function createLogger(options: { level?: string; /** @default stderr (fd 2) */ destination?: pino.DestinationStream } = {}): Logger {
   return pino(
     {
       level: options.level ?? process.env.SIEMGATE_LOG_LEVEL ?? 'info',
@@ -22,6 +22,6 @@ export function createLogger(options: { level?: string } = {}): Logger {
         censor: '[REDACTED]',
       },
     },
-    pino.destination(2),
+    options.destination ?? pino.destination(2),
   );
 }

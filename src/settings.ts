@@ -60,6 +60,13 @@ export interface Settings {
    * crash, may lose the last commits on power loss; faster). @default "FULL"
    */
   dbSynchronous: 'FULL' | 'NORMAL';
+  /** `SIEMGATE_METRICS`: serve Prometheus metrics at `GET /metrics` (404 when false). @default true */
+  metrics: boolean;
+  /**
+   * `SIEMGATE_METRICS_TOKEN`: when set, `GET /metrics` requires `Authorization: Bearer <token>` (16 to 256
+   * characters without spaces). @default undefined (no token: protect the port by network policy)
+   */
+  metricsToken?: string;
 }
 
 const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false };
@@ -124,6 +131,11 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
     throw new SettingsError('SIEMGATE_EGRESS_ALLOW', (error as Error).message);
   }
 
+  const metricsToken = env.SIEMGATE_METRICS_TOKEN === undefined || env.SIEMGATE_METRICS_TOKEN === '' ? undefined : env.SIEMGATE_METRICS_TOKEN;
+  if (metricsToken !== undefined && !/^\S{16,256}$/.test(metricsToken)) {
+    throw new SettingsError('SIEMGATE_METRICS_TOKEN', 'must be 16 to 256 characters without spaces (e.g. `openssl rand -hex 32`)');
+  }
+
   return {
     port,
     host: env.HOST?.trim() || '0.0.0.0',
@@ -143,6 +155,8 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
     retryMaxMs: parseInteger('SIEMGATE_RETRY_MAX_MS', env.SIEMGATE_RETRY_MAX_MS, 300_000, 1, 86_400_000),
     shutdownTimeoutMs: parseInteger('SIEMGATE_SHUTDOWN_TIMEOUT_MS', env.SIEMGATE_SHUTDOWN_TIMEOUT_MS, 10_000, 0, 600_000),
     dbSynchronous: parseChoice('SIEMGATE_DB_SYNCHRONOUS', env.SIEMGATE_DB_SYNCHRONOUS, ['FULL', 'NORMAL'] as const, 'FULL'),
+    metrics: parseBoolean('SIEMGATE_METRICS', env.SIEMGATE_METRICS, true),
+    metricsToken,
   };
 }
 

@@ -6,7 +6,7 @@ import { DeliveryStore, type DeliveryTarget } from '../store/delivery-store.js';
 import type { AppendedEvent } from '../store/event-log.js';
 import type { Store } from '../store/store.js';
 import type { DeliveryCounters, SiemIntegrationRecord } from '../store/tenant-store.js';
-import { IntegrationWorker, type DeliveryAttempt } from './integration-worker.js';
+import { IntegrationWorker, type DeadLettering, type DeliveryAttempt } from './integration-worker.js';
 import { routes } from './routing.js';
 import { StatusHub } from './status-hub.js';
 
@@ -60,6 +60,17 @@ export interface StatusMessage {
   stats: IntegrationStats | null;
 }
 
+/**
+ * Sees every attempt, dead-lettering and status change across organisations (metrics, operator logs).
+ * Called synchronously on the delivery path: must be cheap; a throwing observer is logged and ignored.
+ */
+export interface DeliveryObserver {
+  attempt?(attempt: DeliveryAttempt, target: DeliveryTarget): void;
+  deadLettered?(target: DeliveryTarget, deadLettered: DeadLettering): void;
+  /** An integration's error tracking, queue or config changed (`urgent`: error tracking or config). */
+  statusChanged?(organizationId: string, integrationId: string, urgent: boolean): void;
+}
+
 /** Topic names of the engine's hubs. */
 export const statusTopic = (organizationId: string) => `status:${organizationId}`;
 export const attemptsTopic = (organizationId: string) => `attempts:${organizationId}`;
@@ -79,6 +90,8 @@ export const attemptsTopic = (organizationId: string) => `attempts:${organizatio
 export class DeliveryEngine {
   readonly status = new StatusHub<StatusMessage>();
   readonly attempts = new StatusHub<DeliveryAttempt>();
+  /** See {@link DeliveryObserver}. */
+  readonly observers = new Set<DeliveryObserver>();
 
   readonly #delivery: DeliveryStore;
   readonly #workers = new Map<string, IntegrationWorker>();
@@ -157,6 +170,12 @@ export class DeliveryEngine {
     };
   }
 
+  /** Events waiting for one integration (routed after its cursor, plus dead letters queued for replay): no store read. */
+  queued(integrationId: string): number {
+    const worker = this.#workers.get(integrationId);
+    return worker ? worker.queued + worker.replaying : 0;
+  }
+
   /** Delivery across all of an organisation's integrations. */
   async organizationStats(organizationId: string): Promise<OrganizationStats> {
     const tenant = this.#options.store.tenant(organizationId);
@@ -184,7 +203,11 @@ export class DeliveryEngine {
       retentionMs: this.#options.retentionMs,
       retryBaseMs: this.#options.retryBaseMs,
       retryMaxMs: this.#options.retryMaxMs,
-      onAttempt: (attempt) => this.attempts.publish(attemptsTopic(attempt.organizationId), attempt),
+      onAttempt: (attempt) => {
+        this.attempts.publish(attemptsTopic(attempt.organizationId), attempt);
+        this.#observe((o) => o.attempt?.(attempt, worker.target));
+      },
+      onDeadLetter: (t, deadLettered) => this.#observe((o) => o.deadLettered?.(t, deadLettered)),
       onStatusChange: (t, urgent) => this.#publishStatus(t.organizationId, t.id, urgent),
     });
     this.#workers.set(target.id, worker);
@@ -232,7 +255,18 @@ export class DeliveryEngine {
     this.#publishStatus(organizationId, integrationId, true);
   }
 
+  #observe(call: (observer: DeliveryObserver) => void) {
+    for (const observer of this.observers) {
+      try {
+        call(observer);
+      } catch (error) {
+        this.#options.log.warn({ err: error }, 'a delivery observer failed');
+      }
+    }
+  }
+
   #publishStatus(organizationId: string, integrationId: string, urgent: boolean) {
+    this.#observe((o) => o.statusChanged?.(organizationId, integrationId, urgent));
     if (this.status.subscriberCount(statusTopic(organizationId)) === 0) return;
     const pending = this.#statusTimers.get(integrationId);
     if (!urgent && pending) return;

@@ -23,6 +23,14 @@ export interface DeliveryAttempt {
   at: Date;
 }
 
+/** Events moved to dead letters, as metrics and operator logs see it (`error` never holds a secret). */
+export interface DeadLettering {
+  count: number;
+  reason: 'rejected' | 'expired';
+  httpStatus: number | null;
+  error: string;
+}
+
 /** What a worker needs from the engine. */
 export interface WorkerDeps {
   store: DeliveryStore;
@@ -34,6 +42,8 @@ export interface WorkerDeps {
   retryBaseMs: number;
   retryMaxMs: number;
   onAttempt: (attempt: DeliveryAttempt) => void;
+  /** Events were moved to dead letters (after the store committed it). */
+  onDeadLetter?: (target: DeliveryTarget, deadLettered: DeadLettering) => void;
   /** `urgent`: error tracking changed (publish now); otherwise progress (may be coalesced). */
   onStatusChange: (target: DeliveryTarget, urgent: boolean) => void;
   now?: () => Date;
@@ -178,6 +188,7 @@ export class IntegrationWorker {
       if (expired > 0) {
         const days = Math.round(this.deps.retentionMs / 86_400_000);
         await this.deps.store.deadLetter(this.#target, entries.slice(0, expired), { reason: 'expired', error: `not delivered within the retention of ${days} days` }, this.#now());
+        this.deps.onDeadLetter?.(this.#target, { count: expired, reason: 'expired', httpStatus: null, error: `not delivered within the retention of ${days} days` });
         this.#advance(entries.slice(0, expired) as LogEntry[], false);
         this.deps.onStatusChange(this.#target, true);
         entries = entries.slice(expired);
@@ -225,6 +236,7 @@ export class IntegrationWorker {
           return;
         }
         await store.deadLetter(target, entries, { reason: 'rejected', error: result.message, httpStatus: result.status }, this.#now());
+        this.deps.onDeadLetter?.(target, { count: entries.length, reason: 'rejected', httpStatus: result.status ?? null, error: result.message });
         this.#advance(entries, replay);
         this.deps.onStatusChange(target, true);
         return;
