@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
@@ -170,6 +171,8 @@ function createGraphQLServer({ settings, log, services, metrics }: { settings: S
     schema: buildSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: settings.graphiql ? { title: 'siemgate', headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }) } : false,
+    // GraphiQL from the gateway itself (JS, CSS, editor workers and favicon inlined): works offline.
+    renderGraphiQL,
     landingPage: false,
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
