@@ -60,6 +60,17 @@ export interface Settings {
    * crash, may lose the last commits on power loss; faster). @default "FULL"
    */
   dbSynchronous: 'FULL' | 'NORMAL';
+  /**
+   * `SIEMGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION`: active subscriptions one graphql-ws connection may hold;
+   * one more is refused with `QUERY_LIMIT_EXCEEDED` and the connection stays open. @default 100
+   */
+  maxSubscriptionsPerConnection: number;
+  /**
+   * `SIEMGATE_CORS_ORIGINS`: comma-separated exact origins (`https://console.example.com`) whose browser
+   * pages may call the API cross-origin. Empty: no CORS headers for any origin. Never with credentials.
+   * @default []
+   */
+  corsOrigins: string[];
 }
 
 const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false };
@@ -124,6 +135,19 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
     throw new SettingsError('SIEMGATE_EGRESS_ALLOW', (error as Error).message);
   }
 
+  const corsOrigins = (env.SIEMGATE_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const origin of corsOrigins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      throw new SettingsError('SIEMGATE_CORS_ORIGINS', `expected exact origins like https://console.example.com (scheme, host, optional port; no path or "*"), got ${JSON.stringify(origin)}`);
+    }
+  }
+
   return {
     port,
     host: env.HOST?.trim() || '0.0.0.0',
@@ -143,6 +167,8 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
     retryMaxMs: parseInteger('SIEMGATE_RETRY_MAX_MS', env.SIEMGATE_RETRY_MAX_MS, 300_000, 1, 86_400_000),
     shutdownTimeoutMs: parseInteger('SIEMGATE_SHUTDOWN_TIMEOUT_MS', env.SIEMGATE_SHUTDOWN_TIMEOUT_MS, 10_000, 0, 600_000),
     dbSynchronous: parseChoice('SIEMGATE_DB_SYNCHRONOUS', env.SIEMGATE_DB_SYNCHRONOUS, ['FULL', 'NORMAL'] as const, 'FULL'),
+    maxSubscriptionsPerConnection: parseInteger('SIEMGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION', env.SIEMGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION, 100, 1, 10_000),
+    corsOrigins,
   };
 }
 

@@ -77,8 +77,8 @@ export const attemptsTopic = (organizationId: string) => `attempts:${organizatio
  * ```
  */
 export class DeliveryEngine {
-  readonly status = new StatusHub<StatusMessage>();
-  readonly attempts = new StatusHub<DeliveryAttempt>();
+  readonly status = new StatusHub<StatusMessage>({ keyOf: (m) => m.integrationId });
+  readonly attempts = new StatusHub<DeliveryAttempt>({ keyOf: (a) => a.integrationId });
 
   readonly #delivery: DeliveryStore;
   readonly #workers = new Map<string, IntegrationWorker>();
