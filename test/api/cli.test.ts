@@ -153,7 +153,7 @@ describe('serve', () => {
     expect(second.stdout()).not.toMatch(/shown only once/i);
   });
 
-  it('ensures SIEMGATE_BOOTSTRAP_TOKEN as default\'s admin key, again after it was revoked, and never prints it', async () => {
+  it('ensures SIEMGATE_BOOTSTRAP_TOKEN as default\'s admin key, never prints it, and does not bring it back once revoked', async () => {
     const bootstrap = 'sg_operator_chosen_bootstrap_token_0001';
     const env = freshEnv({ SIEMGATE_BOOTSTRAP_TOKEN: bootstrap });
     const first = await serve(env);
@@ -166,9 +166,15 @@ describe('serve', () => {
     expect(first.stdout()).not.toContain(bootstrap);
     expect(lines(first.stdout()).filter((l) => TOKEN_LINE.test(l))).toEqual([]);
 
-    // …and the next start with the setting still in place makes it work again.
+    // …and the next start with the setting still in place leaves it revoked; `keys create` is the way back.
     const second = await serve(env);
-    expect(dataOf(await gql(`${second.url}/graphql`, VIEWER_Q, {}, bootstrap)).viewer).toMatchObject({ role: 'ADMIN', organization: { slug: 'default' } });
+    expect((await gql(`${second.url}/graphql`, VIEWER_Q, {}, bootstrap)).status).toBe(401);
+    const { code, stdout } = await runCli(['keys', 'create', '--org', 'default', '--role', 'admin'], env);
+    expect(code).toBe(0);
+    const replacement = lines(stdout).at(-1)!;
+    const keys = dataOf(await gql(`${second.url}/graphql`, '{ apiKeys { id revokedAt } }', {}, replacement)).apiKeys;
+    expect(keys.find((k: { id: string }) => k.id === viewer.apiKeyId)?.revokedAt).toBeTruthy();
+    await stop(second.child);
   });
 });
 
