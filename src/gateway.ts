@@ -204,7 +204,7 @@ function createGraphQLServer({ settings, log, services, revocations }: { setting
       useDocumentAuthorization({
         callerOf: (ctx) => {
           const principal = (ctx as Partial<GatewayContext>).principal;
-          return principal && { role: principal.role, scopes: { ...roleScopes(principal.role) } };
+          return principal && { role: principal.role, scopes: roleScopes(principal.role) };
         },
       }),
       useRevocation({ monitor: revocations, keyIdOf: (ctx) => (ctx as Partial<GatewayContext>).principal?.keyId }),

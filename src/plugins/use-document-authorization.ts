@@ -5,7 +5,8 @@ import { ErrorCode } from '../errors.js';
 /** The caller as the document check needs it: a name for messages and the scopes it holds. */
 export interface DocumentCaller {
   role: string;
-  scopes: Readonly<Record<string, boolean>>;
+  /** Scope name → held (e.g. `{ admin: false, reader: true }`). */
+  scopes: object;
 }
 
 /** Options of {@link useDocumentAuthorization}. */
@@ -82,7 +83,7 @@ function scopesOf(type: GraphQLNamedType): unknown {
 }
 
 /** Whether `scopes` satisfy a scope-auth requirement map; true for requirements decided only at execution. */
-export function allows(required: unknown, scopes: Readonly<Record<string, boolean>>): boolean {
+export function allows(required: unknown, scopes: object): boolean {
   if (required === undefined || required === null || typeof required !== 'object') return true;
   const entries = Object.entries(required as Record<string, unknown>);
   if (entries.length === 0) return true;
@@ -90,6 +91,6 @@ export function allows(required: unknown, scopes: Readonly<Record<string, boolea
     if (scope === '$all') return Object.entries(value as Record<string, unknown>).every(([s, v]) => allows({ [s]: v }, scopes));
     if (scope === '$any') return allows(value, scopes);
     if (scope.startsWith('$')) return true;
-    return value !== false && scopes[scope] === true;
+    return value !== false && (scopes as Record<string, unknown>)[scope] === true;
   });
 }
