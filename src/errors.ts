@@ -14,6 +14,8 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   /** The request body exceeds the configured limit. HTTP 413. */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** A GraphQL POST body that is not `application/json`. HTTP 415. */
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   /** The database cannot take writes right now (read-only, disk full). HTTP 503. */
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
 } as const;

@@ -1,13 +1,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { GraphQLError, getOperationAST } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Kysely } from 'kysely';
 import { WebSocketServer } from 'ws';
+import { roleScopes } from './auth/api-token.js';
 import { authenticate } from './auth/authenticate.js';
+import { RevocationMonitor } from './auth/revocation-monitor.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { DeliveryEngine } from './delivery/delivery-engine.js';
 import { IntegrationTester } from './delivery/integration-tester.js';
@@ -19,9 +21,13 @@ import { DeliveryLog } from './metrics/delivery-log.js';
 import { GatewayMetrics, METRICS_PATH, serveMetrics } from './metrics/gateway-metrics.js';
 import { EgressPolicy } from './net/egress-policy.js';
 import { createMaskError } from './plugins/mask-error.js';
+import { useDocumentAuthorization } from './plugins/use-document-authorization.js';
 import { useInputErrors } from './plugins/use-input-errors.js';
 import { useMetrics } from './plugins/use-metrics.js';
-import { useQueryLimits } from './plugins/use-query-limits.js';
+import { useJsonRequests } from './plugins/use-json-requests.js';
+import { useNoIntrospection } from './plugins/use-no-introspection.js';
+import { QUERY_LIMIT_EXCEEDED, useQueryLimits } from './plugins/use-query-limits.js';
+import { useRevocation } from './plugins/use-revocation.js';
 import { INPUT_TYPE_PATHS, buildSchema } from './schema/index.js';
 import type { GatewayContext, GatewayServices } from './schema/context.js';
 import { resolveSecretKey, type Settings } from './settings.js';
@@ -99,7 +105,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const metrics = settings.metrics ? new GatewayMetrics({ store, engine }) : undefined;
   const deliveryLog = new DeliveryLog({ store, log });
   const services: GatewayServices = { store, tester: new IntegrationTester({ egress }), engine };
-  const yoga = createGraphQLServer({ settings, log, services, metrics });
+  const revocations = new RevocationMonitor({ store, onError: (error) => log.warn({ err: error }, 'checking API keys for revocation failed') });
+  revocations.start();
+  const yoga = createGraphQLServer({ settings, log, services, metrics, revocations });
   const ingestGate = new IngestGate(settings.ingestConcurrency);
 
   const server = createServer((req, res) => {
@@ -113,7 +121,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   server.headersTimeout = 15_000;
 
   const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: settings.maxBodyBytes });
-  const wsCleanup = serveGraphQLOverWebSocket(wsServer, yoga, store);
+  const wsCleanup = serveGraphQLOverWebSocket(wsServer, yoga, { store, revocations, maxSubscriptions: settings.maxSubscriptionsPerConnection });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -146,6 +154,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await deliveryLog.detach();
         metrics?.close();
         await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+        revocations.stop();
         const force = setTimeout(() => server.closeAllConnections(), 2_000);
         await httpClosed;
         clearTimeout(force);
@@ -162,11 +171,12 @@ async function destroyDatabase(db: Kysely<Database>) {
 
 interface ServerContext {
   req?: IncomingMessage;
-  /** Set for graphql-ws operations, authenticated at connection time. */
+  /** Set for graphql-ws operations, authenticated at connection time (and re-checked for every operation). */
   principal?: Principal;
 }
 
-function createGraphQLServer({ settings, log, services, metrics }: { settings: Settings; log: Logger; services: GatewayServices; metrics?: GatewayMetrics }) {
+function createGraphQLServer({ settings, log, services, metrics, revocations }: { settings: Settings; log: Logger; services: GatewayServices; metrics?: GatewayMetrics; revocations: RevocationMonitor }) {
+  const corsOrigins = new Set(settings.corsOrigins);
   return createYoga<ServerContext, GatewayContext>({
     schema: buildSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
@@ -174,6 +184,12 @@ function createGraphQLServer({ settings, log, services, metrics }: { settings: S
     // GraphiQL from the gateway itself (JS, CSS, editor workers and favicon inlined): works offline.
     renderGraphiQL,
     landingPage: false,
+    // Off unless SIEMGATE_CORS_ORIGINS lists the origin; never with credentials (API keys are sent as headers).
+    cors: (request) => {
+      const origin = request.headers.get('origin');
+      if (!origin || !corsOrigins.has(origin)) return false;
+      return { origin, credentials: false, methods: ['GET', 'POST'], allowedHeaders: ['authorization', 'content-type', 'accept'] };
+    },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
       info: (...args) => log.info(args.map(String).join(' ')),
@@ -192,21 +208,36 @@ function createGraphQLServer({ settings, log, services, metrics }: { settings: S
       };
     },
     plugins: [
+      useJsonRequests(),
       useInputErrors({ inputTypePaths: INPUT_TYPE_PATHS }),
-      ...(settings.graphiql ? [] : [useDisableIntrospection()]),
       ...(metrics ? [useMetrics({ record: (operation, code) => metrics.graphqlOperations.inc({ operation, code }) })] : []),
+      ...(settings.graphiql ? [] : [useNoIntrospection()]),
       useQueryLimits({ blockFieldSuggestions: !settings.graphiql }),
+      useDocumentAuthorization({
+        callerOf: (ctx) => {
+          const principal = (ctx as Partial<GatewayContext>).principal;
+          return principal && { role: principal.role, scopes: roleScopes(principal.role) };
+        },
+      }),
+      useRevocation({ monitor: revocations, keyIdOf: (ctx) => (ctx as Partial<GatewayContext>).principal?.keyId }),
     ],
   });
 }
 
 /**
- * graphql-ws on the HTTP server's `/graphql`, authenticated once per connection by
+ * graphql-ws on the HTTP server's `/graphql`, authenticated per connection by
  * `connectionParams.authorization` (`Bearer <token>`), executed through Yoga's envelop so the same
- * plugins, limits and error masking apply as over HTTP.
+ * plugins, limits and error masking apply as over HTTP. Every operation re-checks the key's state; a
+ * revoked key's connections are closed with 4403 (within the revocation monitor's bound when another
+ * process revoked it). At most `maxSubscriptions` subscriptions are active per connection.
  */
-function serveGraphQLOverWebSocket(wsServer: WebSocketServer, yoga: YogaServerInstance<ServerContext, GatewayContext>, store: Store) {
-  type Extra = { principal?: Principal; socket: import('ws').WebSocket; request: IncomingMessage };
+function serveGraphQLOverWebSocket(
+  wsServer: WebSocketServer,
+  yoga: YogaServerInstance<ServerContext, GatewayContext>,
+  { store, revocations, maxSubscriptions }: { store: Store; revocations: RevocationMonitor; maxSubscriptions: number },
+) {
+  type Extra = { principal?: Principal; socket: import('ws').WebSocket; request: IncomingMessage; subscriptionIds?: Set<string> };
+  const closeRevoked = (socket: import('ws').WebSocket) => socket.close(CloseCode.Forbidden, 'Forbidden: the API key was revoked');
   return useServer<Record<string, unknown> | undefined, Extra>(
     {
       execute: (args: any) => args.rootValue.execute(args),
@@ -214,30 +245,57 @@ function serveGraphQLOverWebSocket(wsServer: WebSocketServer, yoga: YogaServerIn
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         try {
-          ctx.extra.principal = await authenticate(store, typeof authorization === 'string' ? authorization : undefined);
+          const principal = await authenticate(store, typeof authorization === 'string' ? authorization : undefined);
+          ctx.extra.principal = principal;
+          ctx.extra.subscriptionIds = new Set();
+          const socket = ctx.extra.socket;
+          const unwatch = revocations.watch(principal.keyId, () => closeRevoked(socket));
+          socket.once('close', unwatch);
           return true;
         } catch {
           ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: connectionParams.authorization must be "Bearer <valid API token>"');
           return false;
         }
       },
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
+        const principal = ctx.extra.principal!;
+        // The key's current state, for every operation: a key revoked since the connection opened runs nothing.
+        if (!(await store.isApiKeyActive(principal.keyId))) {
+          closeRevoked(ctx.extra.socket);
+          return [new GraphQLError('The API key is invalid or revoked', { extensions: { code: ErrorCode.UNAUTHENTICATED } })];
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           req: ctx.extra.request,
-          principal: ctx.extra.principal,
+          principal,
           params,
         } as never);
-        const args = {
+        const document = parse(params.query);
+        const errors = validate(schema, document);
+        if (errors.length) return errors;
+        if (getOperationAST(document, params.operationName)?.operation === 'subscription') {
+          // Subscriptions that ended (completed, errored, or completed by the client) leave ctx.subscriptions at once.
+          const active = ctx.extra.subscriptionIds!;
+          for (const other of active) if (!(other in ctx.subscriptions)) active.delete(other);
+          if (active.size >= maxSubscriptions) {
+            return [
+              new GraphQLError(`At most ${maxSubscriptions} subscriptions may be active on one connection; complete one first (SIEMGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION)`, {
+                extensions: { code: QUERY_LIMIT_EXCEEDED, limit: maxSubscriptions },
+              }),
+            ];
+          }
+          active.add(id);
+        }
+        return {
           schema,
           operationName: params.operationName,
-          document: parse(params.query),
+          document,
           variableValues: params.variables,
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe },
         };
-        const errors = validate(args.schema, args.document);
-        if (errors.length) return errors;
-        return args;
+      },
+      onComplete: (ctx, id) => {
+        ctx.extra.subscriptionIds?.delete(id);
       },
     },
     wsServer,

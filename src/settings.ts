@@ -67,6 +67,17 @@ export interface Settings {
    * characters without spaces). @default undefined (no token: protect the port by network policy)
    */
   metricsToken?: string;
+  /**
+   * `SIEMGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION`: active subscriptions one graphql-ws connection may hold;
+   * one more is refused with `QUERY_LIMIT_EXCEEDED` and the connection stays open. @default 100
+   */
+  maxSubscriptionsPerConnection: number;
+  /**
+   * `SIEMGATE_CORS_ORIGINS`: comma-separated exact origins (`https://console.example.com`) whose browser
+   * pages may call the API cross-origin. Empty: no CORS headers for any origin. Never with credentials.
+   * @default []
+   */
+  corsOrigins: string[];
 }
 
 const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false };
@@ -135,6 +146,18 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
   if (metricsToken !== undefined && !/^\S{16,256}$/.test(metricsToken)) {
     throw new SettingsError('SIEMGATE_METRICS_TOKEN', 'must be 16 to 256 characters without spaces (e.g. `openssl rand -hex 32`)');
   }
+  const corsOrigins = (env.SIEMGATE_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const origin of corsOrigins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      throw new SettingsError('SIEMGATE_CORS_ORIGINS', `expected exact origins like https://console.example.com (scheme, host, optional port; no path or "*"), got ${JSON.stringify(origin)}`);
+    }
+  }
 
   return {
     port,
@@ -157,6 +180,8 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
     dbSynchronous: parseChoice('SIEMGATE_DB_SYNCHRONOUS', env.SIEMGATE_DB_SYNCHRONOUS, ['FULL', 'NORMAL'] as const, 'FULL'),
     metrics: parseBoolean('SIEMGATE_METRICS', env.SIEMGATE_METRICS, true),
     metricsToken,
+    maxSubscriptionsPerConnection: parseInteger('SIEMGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION', env.SIEMGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION, 100, 1, 10_000),
+    corsOrigins,
   };
 }
 

@@ -55,3 +55,27 @@ export function hashApiToken(token: string): string {
 export function visibleTokenPrefix(token: string): string {
   return token.slice(0, VISIBLE_PREFIX_LENGTH);
 }
+
+/** The authorisation scopes fields declare (`authScopes: { reader: true }`), and which roles hold them. */
+export interface RoleScopes {
+  admin: boolean;
+  reader: boolean;
+  ingest: boolean;
+}
+
+/**
+ * The scopes a role holds: the one mapping used both by the schema at execution and by the whole-document
+ * check before execution.
+ *
+ * @example
+ * ```ts
+ * roleScopes('viewer'); // { admin: false, reader: true, ingest: false }
+ * ```
+ */
+export function roleScopes(role: Role): RoleScopes {
+  return {
+    admin: role === Role.ADMIN,
+    reader: role === Role.ADMIN || role === Role.VIEWER,
+    ingest: role === Role.ADMIN || role === Role.INGEST,
+  };
+}

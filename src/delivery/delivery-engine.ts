@@ -88,10 +88,10 @@ export const attemptsTopic = (organizationId: string) => `attempts:${organizatio
  * ```
  */
 export class DeliveryEngine {
-  readonly status = new StatusHub<StatusMessage>();
-  readonly attempts = new StatusHub<DeliveryAttempt>();
   /** See {@link DeliveryObserver}. */
   readonly observers = new Set<DeliveryObserver>();
+  readonly status = new StatusHub<StatusMessage>({ keyOf: (m) => m.integrationId });
+  readonly attempts = new StatusHub<DeliveryAttempt>({ keyOf: (a) => a.integrationId });
 
   readonly #delivery: DeliveryStore;
   readonly #workers = new Map<string, IntegrationWorker>();

@@ -1,11 +1,16 @@
 /** Options of {@link StatusHub}. */
-export interface StatusHubOptions {
+export interface StatusHubOptions<T = unknown> {
   /**
    * Messages buffered per subscriber. A subscriber that falls this far behind is dropped (its
    * iterator ends with {@link SubscriberTooSlowError}); publishers never wait.
    * @default 1000
    */
   maxBuffered?: number;
+  /**
+   * The key a message is about (e.g. its integration id). A message reaches the subscribers of its topic
+   * without a key and those subscribed to its key; subscribers of other keys are never visited.
+   */
+  keyOf?: (message: T) => string | undefined;
 }
 
 /** Ends a subscription whose consumer could not keep up. */
@@ -18,44 +23,83 @@ export class SubscriberTooSlowError extends Error {
 }
 
 interface Subscriber<T> {
+  /** Callback subscribers ({@link StatusHub.listen}) get each message here instead of a queue. */
+  deliver?: (message: T) => void;
   queue: T[];
   waiting?: (result: IteratorResult<T>) => void;
   failing?: (error: Error) => void;
   failed?: Error;
   done: boolean;
+  /** The key subscribed to, or {@link ALL}. */
+  key: string | typeof ALL;
 }
+
+/** The key of subscribers to every message of a topic. */
+const ALL = Symbol('all keys');
 
 /**
  * In-process publish/subscribe for live status, with a bounded buffer per subscriber: a slow or stuck
- * dashboard costs only itself, never the delivery engine that publishes.
+ * dashboard costs only itself, never the delivery engine that publishes. Subscribers are indexed by
+ * topic and key, so publishing costs O(subscribers of the message's key + keyless subscribers of its
+ * topic), however many subscribers other keys have.
  *
  * @example
  * ```ts
- * const hub = new StatusHub<Status>();
- * for await (const status of hub.subscribe(`status:${orgId}`)) render(status);
+ * const hub = new StatusHub<Status>({ keyOf: (s) => s.integrationId });
+ * for await (const status of hub.subscribe(`status:${orgId}`, { key: integrationId })) render(status);
  * // elsewhere
  * hub.publish(`status:${orgId}`, status);
  * ```
  */
 export class StatusHub<T> {
-  readonly #topics = new Map<string, Set<Subscriber<T>>>();
+  /** topic → subscribers of every key (under `ALL`) and of each key. */
+  readonly #topics = new Map<string, Map<string | typeof ALL, Set<Subscriber<T>>>>();
   readonly #maxBuffered: number;
+  readonly #keyOf: (message: T) => string | undefined;
 
-  constructor(options: StatusHubOptions = {}) {
+  constructor(options: StatusHubOptions<T> = {}) {
     this.#maxBuffered = options.maxBuffered ?? 1000;
+    this.#keyOf = options.keyOf ?? (() => undefined);
   }
 
-  /** Number of live subscribers on a topic. */
-  subscriberCount(topic: string): number {
-    return this.#topics.get(topic)?.size ?? 0;
+  /** Number of live subscribers on a topic (all keys), or of one key of it. */
+  subscriberCount(topic: string, key?: string): number {
+    const keys = this.#topics.get(topic);
+    if (!keys) return 0;
+    if (key !== undefined) return keys.get(key)?.size ?? 0;
+    let count = 0;
+    for (const set of keys.values()) count += set.size;
+    return count;
   }
 
-  /** Delivers `message` to every subscriber of `topic` without waiting for any of them. */
+  /** Delivers `message` to the subscribers of `topic` (of its key, and of all keys) without waiting for any of them. */
   publish(topic: string, message: T): void {
-    const subscribers = this.#topics.get(topic);
+    const keys = this.#topics.get(topic);
+    if (!keys) return;
+    const key = this.#keyOf(message);
+    this.#deliver(topic, keys.get(ALL), message);
+    if (key !== undefined) this.#deliver(topic, keys.get(key), message);
+  }
+
+  /**
+   * Calls `onMessage` for each message of `topic` (of `key` only, when given) until the returned
+   * function is called. `onMessage` must not throw.
+   */
+  listen(topic: string, onMessage: (message: T) => void, options: { key?: string } = {}): () => void {
+    const sub: Subscriber<T> = { deliver: onMessage, queue: [], done: false, key: options.key ?? ALL };
+    this.#add(topic, sub);
+    return () => {
+      sub.done = true;
+      this.#remove(topic, sub);
+    };
+  }
+
+  #deliver(topic: string, subscribers: Set<Subscriber<T>> | undefined, message: T) {
     if (!subscribers) return;
     for (const sub of subscribers) {
-      if (sub.waiting) {
+      if (sub.deliver) {
+        sub.deliver(message);
+      } else if (sub.waiting) {
         const resolve = sub.waiting;
         sub.waiting = undefined;
         sub.failing = undefined;
@@ -68,12 +112,13 @@ export class StatusHub<T> {
     }
   }
 
-  /** Subscribes to a topic. Ending the iteration (`return()`, or `break` in `for await`) unsubscribes. */
-  subscribe(topic: string): AsyncIterableIterator<T> {
-    const sub: Subscriber<T> = { queue: [], done: false };
-    let set = this.#topics.get(topic);
-    if (!set) this.#topics.set(topic, (set = new Set()));
-    set.add(sub);
+  /**
+   * Subscribes to a topic: to every message, or with `key` to the messages of that key only. Ending the
+   * iteration (`return()`, or `break` in `for await`) unsubscribes.
+   */
+  subscribe(topic: string, options: { key?: string } = {}): AsyncIterableIterator<T> {
+    const sub: Subscriber<T> = { queue: [], done: false, key: options.key ?? ALL };
+    this.#add(topic, sub);
     const end = (): IteratorResult<T> => {
       sub.done = true;
       this.#remove(topic, sub);
@@ -114,9 +159,20 @@ export class StatusHub<T> {
     }
   }
 
+  #add(topic: string, sub: Subscriber<T>) {
+    let keys = this.#topics.get(topic);
+    if (!keys) this.#topics.set(topic, (keys = new Map()));
+    let set = keys.get(sub.key);
+    if (!set) keys.set(sub.key, (set = new Set()));
+    set.add(sub);
+  }
+
   #remove(topic: string, sub: Subscriber<T>) {
-    const set = this.#topics.get(topic);
-    set?.delete(sub);
-    if (set && set.size === 0) this.#topics.delete(topic);
+    const keys = this.#topics.get(topic);
+    const set = keys?.get(sub.key);
+    if (!keys || !set) return;
+    set.delete(sub);
+    if (set.size === 0) keys.delete(sub.key);
+    if (keys.size === 0) this.#topics.delete(topic);
   }
 }

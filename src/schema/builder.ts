@@ -3,7 +3,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import { GraphQLError } from 'graphql';
 import { DateTimeResolver, JSONObjectResolver } from 'graphql-scalars';
-import { Role } from '../auth/api-token.js';
+import { roleScopes, type RoleScopes } from '../auth/api-token.js';
 import { ErrorCode, forbidden } from '../errors.js';
 import type { GatewayContext } from './context.js';
 
@@ -24,7 +24,7 @@ function formatIssues(issues: readonly { message: string; path?: readonly (Prope
 /** The Pothos builder every schema module adds to. */
 export const builder = new SchemaBuilder<{
   Context: GatewayContext;
-  AuthScopes: { admin: boolean; reader: boolean; ingest: boolean };
+  AuthScopes: RoleScopes;
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
@@ -37,11 +37,7 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     // Refuse a subscription when it is created, not on each event.
     authorizeOnSubscribe: true,
-    authScopes: (ctx) => ({
-      admin: ctx.principal.role === Role.ADMIN,
-      reader: ctx.principal.role === Role.ADMIN || ctx.principal.role === Role.VIEWER,
-      ingest: ctx.principal.role === Role.ADMIN || ctx.principal.role === Role.INGEST,
-    }),
+    authScopes: (ctx) => roleScopes(ctx.principal.role),
     unauthorizedError: (_parent, ctx, info) =>
       forbidden(`Role ${ctx.principal.role} may not use ${info.parentType.name}.${info.fieldName}`),
   },

@@ -201,10 +201,10 @@ builder.subscriptionType({
       // Checks the id before the stream starts, so an unknown id ends the subscription with NOT_FOUND.
       subscribe: async (_root, args, ctx) => {
         const only = args.id ? (await ctx.tenant.getIntegration(String(args.id))).id : null;
-        const messages = ctx.services.engine.status.subscribe(statusTopic(ctx.principal.organization.id));
+        const messages = ctx.services.engine.status.subscribe(statusTopic(ctx.principal.organization.id), { key: only ?? undefined });
         return (async function* () {
           for await (const message of messages) {
-            if (message.integration && (only === null || message.integrationId === only)) {
+            if (message.integration) {
               yield { ...message.integration, liveStats: message.stats ?? undefined } satisfies WithLiveStats;
             }
           }
@@ -219,12 +219,7 @@ builder.subscriptionType({
       args: { integrationId: t.arg.id() },
       subscribe: async (_root, args, ctx) => {
         const only = args.integrationId ? (await ctx.tenant.getIntegration(String(args.integrationId))).id : null;
-        const attempts = ctx.services.engine.attempts.subscribe(attemptsTopic(ctx.principal.organization.id));
-        return (async function* () {
-          for await (const attempt of attempts) {
-            if (only === null || attempt.integrationId === only) yield attempt;
-          }
-        })();
+        return ctx.services.engine.attempts.subscribe(attemptsTopic(ctx.principal.organization.id), { key: only ?? undefined });
       },
       resolve: (attempt) => attempt as never,
     }),

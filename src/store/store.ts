@@ -65,6 +65,7 @@ export class Store {
       notify: {
         eventsAppended: (org: string, events: AppendedEvent[]) => listeners.forEach((l) => l.eventsAppended(org, events)),
         integrationChanged: (org: string, id: string) => listeners.forEach((l) => l.integrationChanged(org, id)),
+        apiKeyRevoked: (org: string, id: string) => listeners.forEach((l) => l.apiKeyRevoked?.(org, id)),
       },
     };
   }
@@ -111,6 +112,24 @@ export class Store {
     };
   }
 
+  /** True while the key with this id exists and is not revoked: one primary-key lookup, for checks on every operation. */
+  async isApiKeyActive(keyId: string): Promise<boolean> {
+    const row = await this.db.selectFrom('api_keys').select('revoked_at').where('id', '=', keyId).executeTakeFirst();
+    return row !== undefined && row.revoked_at === null;
+  }
+
+  /** Of these key ids, the ones revoked (or gone), by primary-key lookups in chunks. */
+  async inactiveApiKeyIds(keyIds: readonly string[]): Promise<string[]> {
+    const inactive: string[] = [];
+    for (let i = 0; i < keyIds.length; i += 500) {
+      const chunk = keyIds.slice(i, i + 500);
+      const rows = await this.db.selectFrom('api_keys').select(['id', 'revoked_at']).where('id', 'in', chunk).execute();
+      const active = new Set(rows.filter((r) => r.revoked_at === null).map((r) => r.id));
+      for (const id of chunk) if (!active.has(id)) inactive.push(id);
+    }
+    return inactive;
+  }
+
   async findOrganization(slug: string): Promise<Organization | null> {
     const row = await this.db.selectFrom('organizations').selectAll().where('slug', '=', slug).executeTakeFirst();
     return row ? { id: row.id, slug: row.slug, name: row.name, createdAt: new Date(row.created_at) } : null;
@@ -138,17 +157,18 @@ export class Store {
   }
 
   /**
-   * First-start bootstrap. With `token`, that exact token is (re)ensured as an active admin key of
-   * organisation `default`. Without one, and only when no key exists at all, a new admin key is
-   * created and its token returned (to be printed once).
+   * First-start bootstrap. With `token`, that exact token is created as an admin key of organisation
+   * `default` only when no key with its hash exists: a key that exists, revoked or not, is left as it is,
+   * so a revoked bootstrap key stays revoked across restarts (`siemgate keys create` is the way back).
+   * Without a token, and only when no key exists at all, a new admin key is created and its token
+   * returned (to be printed once).
    */
   async bootstrap(token: string | undefined): Promise<{ token?: string; created: boolean }> {
     const actor: Actor = { keyId: null, name: 'bootstrap' };
     if (token) {
-      const existing = await this.db.selectFrom('api_keys').selectAll().where('token_hash', '=', hashApiToken(token)).executeTakeFirst();
+      const existing = await this.db.selectFrom('api_keys').select('id').where('token_hash', '=', hashApiToken(token)).executeTakeFirst();
+      if (existing) return { created: false };
       const { organization } = await this.ensureOrganization(DEFAULT_ORGANIZATION_SLUG, 'Default organisation');
-      if (existing && !existing.revoked_at && existing.role === Role.ADMIN && existing.organization_id === organization.id) return { created: false };
-      if (existing) await this.db.deleteFrom('api_keys').where('id', '=', existing.id).execute();
       await this.tenant(organization.id).createApiKey({ name: 'bootstrap', role: Role.ADMIN, token }, actor);
       return { created: true };
     }

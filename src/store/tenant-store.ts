@@ -30,6 +30,8 @@ export type { DeliveryOutcomeUpdate };
 export interface StoreNotifier {
   eventsAppended(organizationId: string, events: AppendedEvent[]): void;
   integrationChanged(organizationId: string, integrationId: string): void;
+  /** An API key was revoked in this process (other processes' revocations are found by polling, see RevocationMonitor). */
+  apiKeyRevoked?(organizationId: string, keyId: string): void;
 }
 
 
@@ -371,6 +373,7 @@ export class TenantStore {
       result = toApiKeyRecord({ ...row, revoked_at: revokedAt });
       return this.audit(trx, actor, AuditAction.API_KEY_REVOKED, 'ApiKey', id, { before: { name: row.name, role: row.role, tokenPrefix: row.token_prefix } });
     });
+    this.notify.apiKeyRevoked?.(this.organizationId, id);
     return result!;
   }
 

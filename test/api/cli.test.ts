@@ -153,22 +153,26 @@ describe('serve', () => {
     expect(second.stdout()).not.toMatch(/shown only once/i);
   });
 
-  it('ensures SIEMGATE_BOOTSTRAP_TOKEN as default\'s admin key, again after it was revoked, and never prints it', async () => {
+  it('ensures SIEMGATE_BOOTSTRAP_TOKEN as default\'s admin key, never prints it, and does not bring it back once revoked', async () => {
     const bootstrap = 'sg_operator_chosen_bootstrap_token_0001';
     const env = freshEnv({ SIEMGATE_BOOTSTRAP_TOKEN: bootstrap });
     const first = await serve(env);
     const { viewer } = dataOf(await gql(`${first.url}/graphql`, VIEWER_Q, {}, bootstrap));
     expect(viewer).toMatchObject({ role: 'ADMIN', organization: { slug: 'default' } });
+    const other = dataOf(await gql(`${first.url}/graphql`, 'mutation { createApiKey(input: { name: "second admin", role: ADMIN }) { token } }', {}, bootstrap)).createApiKey.token;
     // Someone revokes it…
-    dataOf(await gql(`${first.url}/graphql`, 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { id: viewer.apiKeyId }, bootstrap));
+    dataOf(await gql(`${first.url}/graphql`, 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { id: viewer.apiKeyId }, other));
     expect((await gql(`${first.url}/graphql`, VIEWER_Q, {}, bootstrap)).status).toBe(401);
     await stop(first.child);
     expect(first.stdout()).not.toContain(bootstrap);
     expect(lines(first.stdout()).filter((l) => TOKEN_LINE.test(l))).toEqual([]);
 
-    // …and the next start with the setting still in place makes it work again.
+    // …and the next start with the setting still in place leaves it revoked, listed as such (`keys create` is the way back).
     const second = await serve(env);
-    expect(dataOf(await gql(`${second.url}/graphql`, VIEWER_Q, {}, bootstrap)).viewer).toMatchObject({ role: 'ADMIN', organization: { slug: 'default' } });
+    expect((await gql(`${second.url}/graphql`, VIEWER_Q, {}, bootstrap)).status).toBe(401);
+    const keys = dataOf(await gql(`${second.url}/graphql`, '{ apiKeys { id revokedAt } }', {}, other)).apiKeys;
+    expect(keys.find((k: { id: string }) => k.id === viewer.apiKeyId)?.revokedAt).toBeTruthy();
+    await stop(second.child);
   });
 });
 

@@ -36,4 +36,34 @@ describe('StatusHub', () => {
     expect(hub.subscriberCount('t')).toBe(0);
     expect((await it.next()).done).toBe(true);
   });
+
+  it('visits only the subscribers of the message\'s key and those of every key, however many other keys have', () => {
+    const hub = new StatusHub<{ integrationId: string; n: number }>({ keyOf: (m) => m.integrationId });
+    const calls = new Map<string, number>();
+    const count = (who: string) => () => calls.set(who, (calls.get(who) ?? 0) + 1);
+    for (let i = 0; i < 5_000; i++) hub.listen('status:org-a', count(`other-${i}`), { key: `integration-${i}` });
+    const stopTarget = hub.listen('status:org-a', count('target'), { key: 'integration-x' });
+    hub.listen('status:org-a', count('whole-org'));
+    hub.listen('status:org-b', count('other-org'));
+
+    hub.publish('status:org-a', { integrationId: 'integration-x', n: 1 });
+    expect(Object.fromEntries(calls)).toEqual({ target: 1, 'whole-org': 1 });
+
+    calls.clear();
+    stopTarget();
+    hub.publish('status:org-a', { integrationId: 'integration-x', n: 2 });
+    expect(Object.fromEntries(calls)).toEqual({ 'whole-org': 1 });
+    expect(hub.subscriberCount('status:org-a', 'integration-x')).toBe(0);
+    expect(hub.subscriberCount('status:org-a')).toBe(5_001);
+  });
+
+  it('delivers keyed messages to keyed iterators and to iterators of every key', async () => {
+    const hub = new StatusHub<{ integrationId: string; n: number }>({ keyOf: (m) => m.integrationId });
+    const one = hub.subscribe('t', { key: 'a' });
+    const all = hub.subscribe('t');
+    hub.publish('t', { integrationId: 'b', n: 1 });
+    hub.publish('t', { integrationId: 'a', n: 2 });
+    expect((await one.next()).value).toEqual({ integrationId: 'a', n: 2 });
+    expect([(await all.next()).value.n, (await all.next()).value.n]).toEqual([1, 2]);
+  });
 });
