@@ -128,7 +128,8 @@ export const SETTINGS: { readonly [K in keyof Settings]-?: SettingSpec<K> } = {
     description: 'address to listen on: an IP address (`0.0.0.0` every IPv4 interface, `::` every interface) or a host name',
     parse: (raw) => {
       const host = raw?.trim() || '0.0.0.0';
-      if (isIP(host) === 0 && !HOSTNAME.test(host)) throw new SettingsError('HOST', `expected an IP address or a host name, got ${JSON.stringify(raw)}`);
+      // A name of digits and dots only is a mistyped IP address, not a host name (RFC 3696 §2: no all-numeric top-level label).
+      if (isIP(host) === 0 && (!HOSTNAME.test(host) || /^[\d.]+$/.test(host))) throw new SettingsError('HOST', `expected an IP address or a host name, got ${JSON.stringify(raw)}`);
       return host;
     },
   },
