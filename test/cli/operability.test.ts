@@ -221,6 +221,20 @@ describe('serve and its address', () => {
     expect(stdout).toBe('');
   }, SPAWN_TIMEOUT);
 
+  it('an address that is not this machine\'s: one stderr line naming HOST, exit 78', async () => {
+    // 192.0.2.1 is TEST-NET-1 (RFC 5737): a valid address no machine here has.
+    const { code, stdout, stderr } = await siemgate(['serve'], {
+      PORT: '0',
+      HOST: '192.0.2.1',
+      SIEMGATE_DB: join(freshDir(), 'x.db'),
+      SIEMGATE_SECRET_KEY: SECRET_KEY,
+      SIEMGATE_LOG_LEVEL: 'warn',
+    });
+    expect(code).toBe(78);
+    expect(lines(stderr)).toEqual(['siemgate: cannot listen on 192.0.2.1: not an address of this machine (set HOST)']);
+    expect(stdout).toBe('');
+  }, SPAWN_TIMEOUT);
+
   it('the banner and the start log show the address actually bound (0.0.0.0), and the local URL to open', async () => {
     const server = await spawnServe({
       PORT: '0',
