@@ -1,9 +1,10 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ROLES, type Role } from './auth/api-token.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './logger.js';
-import { SettingsError, loadSettings, resolveSecretKey, type Settings } from './settings.js';
+import { SettingsError, loadSettings, resolveSecretKey, settingsHelp, type Settings } from './settings.js';
 import { migrateToLatest, openSqliteDatabase } from './store/sqlite-database.js';
 import { InvalidSlugError, Store } from './store/store.js';
 import { RecordNotFoundError } from './store/store-errors.js';
@@ -21,18 +22,29 @@ export const ExitCode = {
   CONFIG: 78,
 } as const;
 
+/** The version in package.json. */
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 const USAGE = `Usage:
   siemgate serve                                    start the gateway (GraphiQL at http://localhost:$PORT/graphql)
   siemgate keys create --org <slug> --role <admin|viewer|ingest> [--name <name>]
                                                     create an API key (and the organisation if new); prints the token last
   siemgate keys list --org <slug>                   list an organisation's API keys
   siemgate keys revoke <id>                         revoke an API key
+  siemgate --version                                print the version
+  siemgate --help                                   print this help
 
-Settings (environment): PORT, SIEMGATE_DB, SIEMGATE_SECRET_KEY, SIEMGATE_BOOTSTRAP_TOKEN, SIEMGATE_GRAPHIQL,
-SIEMGATE_EGRESS_ALLOW, SIEMGATE_EGRESS_DENY_PRIVATE, SIEMGATE_MAX_BODY_BYTES, SIEMGATE_LOG_LEVEL,
-SIEMGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION (default 100), SIEMGATE_CORS_ORIGINS (exact origins, default none).`;
+Every command but serve works on an existing database (SIEMGATE_DB): run it where serve runs.
+
+Settings (environment; a bad value stops the command with exit 78 and one line naming the setting):
+${settingsHelp()}
+
+Exit codes: 0 ok, 64 usage, 65 bad input (unknown id or slug, no database), 70 internal error, 78 bad setting.`;
 
 class UsageError extends Error {}
+
+/** Input data the command cannot use (exit 65): e.g. no database at the configured path. */
+class DataError extends Error {}
 
 /**
  * Runs one `siemgate` command and returns its exit code. Output: results on stdout, diagnostics on stderr.
@@ -45,18 +57,26 @@ class UsageError extends Error {}
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    const settings = loadSettings(env);
+    // Help and version need no settings: they work even when a setting is bad.
     switch (command) {
-      case 'serve':
-        return await serve(settings);
-      case 'keys':
-        return await keys(settings, rest);
       case undefined:
       case 'help':
       case '--help':
       case '-h':
         console.log(USAGE);
         return command === undefined ? ExitCode.USAGE : ExitCode.OK;
+      case 'version':
+      case '--version':
+      case '-v':
+        console.log(`siemgate ${VERSION}`);
+        return ExitCode.OK;
+    }
+    const settings = loadSettings(env);
+    switch (command) {
+      case 'serve':
+        return await serve(settings);
+      case 'keys':
+        return await keys(settings, rest);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
@@ -64,6 +84,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (error instanceof SettingsError) {
       console.error(`siemgate: ${error.message}`);
       return ExitCode.CONFIG;
+    }
+    if (error instanceof DataError) {
+      console.error(`siemgate: ${error.message}`);
+      return ExitCode.DATA;
     }
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`siemgate: ${(error as Error).message}\n\n${USAGE}`);
@@ -78,10 +102,40 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
 }
 
+/** Listen errors that are the operator's to fix (the port or address), by errno code. */
+function listenProblem(error: unknown, settings: Settings): string | undefined {
+  const { code, syscall } = (error ?? {}) as { code?: string; syscall?: string };
+  if (syscall !== 'listen' && code !== 'ENOTFOUND' && code !== 'EAI_AGAIN') return undefined;
+  switch (code) {
+    case 'EADDRINUSE':
+      return `port ${settings.port} is already in use (set PORT)`;
+    case 'EACCES':
+      return `not allowed to listen on port ${settings.port} (set PORT to 1024 or above)`;
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot listen on ${settings.host}: not an address of this machine (set HOST)`;
+    default:
+      return undefined;
+  }
+}
+
 async function serve(settings: Settings): Promise<number> {
   const log = createLogger({ level: settings.logLevel });
-  const gateway = await startGateway({ settings, logger: log });
-  console.log(`siemgate listening on ${gateway.url}/graphql${settings.graphiql ? ' (GraphiQL on)' : ''}`);
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway({ settings, logger: log });
+  } catch (error) {
+    const problem = listenProblem(error, settings);
+    if (problem === undefined) throw error;
+    console.error(`siemgate: ${problem}`);
+    return ExitCode.CONFIG;
+  }
+  // The address actually bound; a wildcard address also gets the local URL to open.
+  const { address, port } = gateway.address;
+  const bound = `http://${address.includes(':') ? `[${address}]` : address}:${port}/graphql`;
+  const wildcard = address === '0.0.0.0' || address === '::' ? ` (every ${address === '::' ? '' : 'IPv4 '}interface; locally ${gateway.url}/graphql)` : '';
+  console.log(`siemgate listening on ${bound}${wildcard}${settings.graphiql ? ' (GraphiQL on)' : ''}`);
   if (gateway.bootstrapToken) {
     console.log('Created organisation "default" and its first admin API key. This token is shown only once; store it safely:');
     console.log(gateway.bootstrapToken);
@@ -100,11 +154,21 @@ async function serve(settings: Settings): Promise<number> {
   return ExitCode.OK;
 }
 
+/**
+ * Opens the existing database for a command other than `serve`. Never creates one (nor a key file): a
+ * command run from the wrong directory must not silently start an empty database there.
+ */
 async function withStore<T>(settings: Settings, fn: (store: Store) => Promise<T>): Promise<T> {
+  if (!existsSync(settings.databasePath)) {
+    throw new DataError(
+      `no database at ${settings.databasePath}; set SIEMGATE_DB to the file \`siemgate serve\` uses, or run from the directory it runs in`,
+    );
+  }
+  const secretKey = resolveSecretKey(settings, { create: false });
   const db = openSqliteDatabase(settings.databasePath);
   try {
     await migrateToLatest(db);
-    return await fn(new Store(db, new SecretBox(resolveSecretKey(settings).key)));
+    return await fn(new Store(db, new SecretBox(secretKey.key)));
   } finally {
     await db.destroy();
   }

@@ -49,6 +49,8 @@ export interface Gateway {
   /** e.g. `http://127.0.0.1:4000` */
   url: string;
   port: number;
+  /** The address actually bound (`server.address()`), e.g. `{ address: '0.0.0.0', family: 'IPv4', port: 4000 }`. */
+  address: AddressInfo;
   store: Store;
   /** Token of the admin key created on first start (no key existed, no bootstrap token set); print it once. */
   bootstrapToken?: string;
@@ -120,26 +122,35 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   server.requestTimeout = 60_000;
   server.headersTimeout = 15_000;
 
-  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: settings.maxBodyBytes });
-  const wsCleanup = serveGraphQLOverWebSocket(wsServer, yoga, { store, revocations, maxSubscriptions: settings.maxSubscriptionsPerConnection });
-
+  // Listen before attaching graphql-ws: a listen error (busy port) then reaches the caller alone, not also
+  // graphql-ws's error handler, which prints it with a stack trace.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, settings.host, () => {
       server.off('error', reject);
       resolve();
     });
+  }).catch(async (error: unknown) => {
+    revocations.stop();
+    metrics?.close();
+    await destroyDatabase(db);
+    throw error;
   });
+
+  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: settings.maxBodyBytes });
+  const wsCleanup = serveGraphQLOverWebSocket(wsServer, yoga, { store, revocations, maxSubscriptions: settings.maxSubscriptionsPerConnection });
   await deliveryLog.attach(engine);
   await engine.start();
-  const { port } = server.address() as AddressInfo;
+  const address = server.address() as AddressInfo;
+  const { port } = address;
   const host = settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host;
-  log.info({ port, graphiql: settings.graphiql, database: settings.databasePath }, 'siemgate listening');
+  log.info({ address: address.address, port, graphiql: settings.graphiql, database: settings.databasePath }, 'siemgate listening');
 
   let closed: Promise<void> | undefined;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
+    address,
     store,
     bootstrapToken,
     close() {

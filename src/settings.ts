@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
+import pino from 'pino';
 import { SECRET_KEY_BYTES } from './crypto/secret-box.js';
 import { EgressPolicy } from './net/egress-policy.js';
 
@@ -80,17 +82,19 @@ export interface Settings {
   corsOrigins: string[];
 }
 
-const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false };
+/** The values `SIEMGATE_LOG_LEVEL` accepts: pino's levels, and `silent`. */
+export const LOG_LEVELS = [...Object.keys(pino.levels.values), 'silent'] as const;
 
 function parseBoolean(name: string, raw: string | undefined, fallback: boolean): boolean {
-  if (raw === undefined || raw === '') return fallback;
-  const value = BOOLEAN_WORDS[raw.trim().toLowerCase()];
-  if (value === undefined) throw new SettingsError(name, `expected true or false, got ${JSON.stringify(raw)}`);
-  return value;
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = raw.trim().toLowerCase();
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new SettingsError(name, `expected true or false, got ${JSON.stringify(raw)}`);
 }
 
 function parseInteger(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === '') return fallback;
+  if (raw === undefined || raw.trim() === '') return fallback;
   if (!/^\d+$/.test(raw.trim())) throw new SettingsError(name, `expected a whole number, got ${JSON.stringify(raw)}`);
   const value = Number(raw.trim());
   if (value < min || value > max) throw new SettingsError(name, `must be between ${min} and ${max}, got ${value}`);
@@ -98,14 +102,255 @@ function parseInteger(name: string, raw: string | undefined, fallback: number, m
 }
 
 function parseChoice<T extends string>(name: string, raw: string | undefined, choices: readonly T[], fallback: T): T {
-  if (raw === undefined || raw === '') return fallback;
+  if (raw === undefined || raw.trim() === '') return fallback;
   const value = raw.trim().toUpperCase() as T;
   if (!choices.includes(value)) throw new SettingsError(name, `expected one of ${choices.join(', ')}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
+/** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */
+const HOSTNAME = /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
 /**
- * Reads and checks the settings. Throws {@link SettingsError} naming the first bad setting.
+ * One setting: its environment variable, what it means, its default as documentation shows it, and its
+ * parser. `--help`, the README's settings table (checked by a test) and {@link loadSettings} are all
+ * derived from {@link SETTINGS}.
+ */
+export interface SettingSpec<K extends keyof Settings = keyof Settings> {
+  /** The environment variable. */
+  env: string;
+  /** The default as documentation shows it: a literal value (`"4000"`), or `null` with {@link defaultNote}. */
+  default: string | null;
+  /** Describes a default that is not a literal value (e.g. "a key file beside the database"). */
+  defaultNote?: string;
+  /** What the setting does, one line. */
+  description: string;
+  /** Reads the value (`undefined` when unset or blank). @throws SettingsError naming {@link env} */
+  parse(raw: string | undefined): Settings[K];
+}
+
+/**
+ * Every setting the gateway reads, once each, in the order `--help` and the README list them.
+ * To add one: a field in {@link Settings} and a row here (the type checker insists on both).
+ */
+export const SETTINGS: { readonly [K in keyof Settings]-?: SettingSpec<K> } = {
+  port: {
+    env: 'PORT',
+    default: '4000',
+    description: 'HTTP port (0: any free port)',
+    parse: (raw) => parseInteger('PORT', raw, 4000, 0, 65535),
+  },
+  host: {
+    env: 'HOST',
+    default: '0.0.0.0',
+    description: 'address to listen on: an IP address (`0.0.0.0` every IPv4 interface, `::` every interface) or a host name',
+    parse: (raw) => {
+      const host = raw?.trim() || '0.0.0.0';
+      // A name of digits and dots only is a mistyped IP address, not a host name (RFC 3696 §2: no all-numeric top-level label).
+      if (isIP(host) === 0 && (!HOSTNAME.test(host) || /^[\d.]+$/.test(host))) throw new SettingsError('HOST', `expected an IP address or a host name, got ${JSON.stringify(raw)}`);
+      return host;
+    },
+  },
+  databasePath: {
+    env: 'SIEMGATE_DB',
+    default: './data/siemgate.db',
+    description: 'SQLite file; `serve` creates it, every other command needs it to exist',
+    parse: (raw) => {
+      const path = resolve(raw?.trim() || 'data/siemgate.db');
+      if (existsSync(path) && statSync(path).isDirectory()) throw new SettingsError('SIEMGATE_DB', `${path} is a directory, expected a file`);
+      return path;
+    },
+  },
+  secretKey: {
+    env: 'SIEMGATE_SECRET_KEY',
+    default: null,
+    defaultNote: 'key file beside the DB',
+    description: 'base64 of 32 bytes (`openssl rand -base64 32`); encrypts secrets at rest. Unset: `<db>.key` (mode 0600), generated by `serve`',
+    parse: (value) => {
+      const raw = value?.trim();
+      if (!raw) return undefined;
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw)) throw new SettingsError('SIEMGATE_SECRET_KEY', 'must be base64 (e.g. `openssl rand -base64 32`)');
+      const key = Buffer.from(raw, 'base64');
+      if (key.length !== SECRET_KEY_BYTES) {
+        throw new SettingsError('SIEMGATE_SECRET_KEY', `must decode to ${SECRET_KEY_BYTES} bytes, got ${key.length} (use \`openssl rand -base64 32\`)`);
+      }
+      return key;
+    },
+  },
+  bootstrapToken: {
+    env: 'SIEMGATE_BOOTSTRAP_TOKEN',
+    default: null,
+    description: "this exact token (24 to 256 characters) is created as organisation `default`'s admin key when no key with it exists (a revoked one stays revoked; `siemgate keys create` is the way back)",
+    parse: (raw) => {
+      const token = raw?.trim() || undefined;
+      if (token !== undefined && (token.length < 24 || token.length > 256 || /\s/.test(token))) {
+        throw new SettingsError('SIEMGATE_BOOTSTRAP_TOKEN', 'must be 24 to 256 characters without spaces');
+      }
+      return token;
+    },
+  },
+  graphiql: {
+    env: 'SIEMGATE_GRAPHIQL',
+    default: 'true',
+    description: 'GraphiQL and introspection (`true` or `false`)',
+    parse: (raw) => parseBoolean('SIEMGATE_GRAPHIQL', raw, true),
+  },
+  maxBodyBytes: {
+    env: 'SIEMGATE_MAX_BODY_BYTES',
+    default: '1048576',
+    description: 'largest GraphQL request body',
+    parse: (raw) => parseInteger('SIEMGATE_MAX_BODY_BYTES', raw, 1024 * 1024, 1024, 256 * 1024 * 1024),
+  },
+  egressAllow: {
+    env: 'SIEMGATE_EGRESS_ALLOW',
+    default: null,
+    description: 'comma-separated CIDRs or `host:port` exempt from the egress policy',
+    parse: (raw) => {
+      const allow = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      try {
+        new EgressPolicy({ allow });
+      } catch (error) {
+        throw new SettingsError('SIEMGATE_EGRESS_ALLOW', (error as Error).message);
+      }
+      return allow;
+    },
+  },
+  egressDenyPrivate: {
+    env: 'SIEMGATE_EGRESS_DENY_PRIVATE',
+    default: 'false',
+    description: 'also refuse private ranges (RFC 1918, ULA) (`true` or `false`)',
+    parse: (raw) => parseBoolean('SIEMGATE_EGRESS_DENY_PRIVATE', raw, false),
+  },
+  logLevel: {
+    env: 'SIEMGATE_LOG_LEVEL',
+    default: 'info',
+    description: `pino level: ${LOG_LEVELS.join(', ')} (JSON logs on stderr)`,
+    parse: (raw) => {
+      const level = raw?.trim().toLowerCase() || 'info';
+      if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+        throw new SettingsError('SIEMGATE_LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
+      }
+      return level;
+    },
+  },
+  maxIngestBytes: {
+    env: 'SIEMGATE_MAX_INGEST_BYTES',
+    default: '10485760',
+    description: 'largest `POST /v1/events` body',
+    parse: (raw) => parseInteger('SIEMGATE_MAX_INGEST_BYTES', raw, 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  },
+  maxIngestEvents: {
+    env: 'SIEMGATE_MAX_INGEST_EVENTS',
+    default: '10000',
+    description: 'most events per `POST /v1/events`',
+    parse: (raw) => parseInteger('SIEMGATE_MAX_INGEST_EVENTS', raw, 10_000, 1, 1_000_000),
+  },
+  ingestConcurrency: {
+    env: 'SIEMGATE_INGEST_CONCURRENCY',
+    default: '2',
+    description: '`POST /v1/events` requests read and stored at once; more wait (bounds memory)',
+    parse: (raw) => parseInteger('SIEMGATE_INGEST_CONCURRENCY', raw, 2, 1, 64),
+  },
+  retentionDays: {
+    env: 'SIEMGATE_RETENTION_DAYS',
+    default: '7',
+    description: 'undelivered events older than this become dead letters',
+    parse: (raw) => parseInteger('SIEMGATE_RETENTION_DAYS', raw, 7, 1, 3650),
+  },
+  retryBaseMs: {
+    env: 'SIEMGATE_RETRY_BASE_MS',
+    default: '1000',
+    description: 'first retry backoff step',
+    parse: (raw) => parseInteger('SIEMGATE_RETRY_BASE_MS', raw, 1000, 1, 600_000),
+  },
+  retryMaxMs: {
+    env: 'SIEMGATE_RETRY_MAX_MS',
+    default: '300000',
+    description: 'longest backoff while a SIEM is down',
+    parse: (raw) => parseInteger('SIEMGATE_RETRY_MAX_MS', raw, 300_000, 1, 86_400_000),
+  },
+  shutdownTimeoutMs: {
+    env: 'SIEMGATE_SHUTDOWN_TIMEOUT_MS',
+    default: '10000',
+    description: 'how long in-flight batches may finish on SIGTERM before they are handed back',
+    parse: (raw) => parseInteger('SIEMGATE_SHUTDOWN_TIMEOUT_MS', raw, 10_000, 0, 600_000),
+  },
+  dbSynchronous: {
+    env: 'SIEMGATE_DB_SYNCHRONOUS',
+    default: 'FULL',
+    description: '`FULL`: every commit survives power loss; `NORMAL`: survives a crash, may lose the last commits on power loss, faster',
+    parse: (raw) => parseChoice('SIEMGATE_DB_SYNCHRONOUS', raw, ['FULL', 'NORMAL'] as const, 'FULL'),
+  },
+  metrics: {
+    env: 'SIEMGATE_METRICS',
+    default: 'true',
+    description: 'serve Prometheus metrics at `GET /metrics` (`true` or `false`; 404 when false)',
+    parse: (raw) => parseBoolean('SIEMGATE_METRICS', raw, true),
+  },
+  metricsToken: {
+    env: 'SIEMGATE_METRICS_TOKEN',
+    default: null,
+    description: 'bearer token `GET /metrics` requires (16 to 256 characters without spaces); unset: protect the port by network policy',
+    parse: (raw) => {
+      if (raw === undefined) return undefined;
+      if (!/^\S{16,256}$/.test(raw)) throw new SettingsError('SIEMGATE_METRICS_TOKEN', 'must be 16 to 256 characters without spaces (e.g. `openssl rand -hex 32`)');
+      return raw;
+    },
+  },
+  maxSubscriptionsPerConnection: {
+    env: 'SIEMGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION',
+    default: '100',
+    description: 'active subscriptions one WebSocket connection may hold; one more is refused with `QUERY_LIMIT_EXCEEDED`',
+    parse: (raw) => parseInteger('SIEMGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION', raw, 100, 1, 10_000),
+  },
+  corsOrigins: {
+    env: 'SIEMGATE_CORS_ORIGINS',
+    default: null,
+    description: 'comma-separated exact origins (`https://console.example.com`) whose pages may call the API cross-origin; none by default, never with credentials',
+    parse: (raw) => {
+      const origins = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      for (const origin of origins) {
+        let parsed: URL | undefined;
+        try {
+          parsed = new URL(origin);
+        } catch {
+          parsed = undefined;
+        }
+        if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+          throw new SettingsError('SIEMGATE_CORS_ORIGINS', `expected exact origins like https://console.example.com (scheme, host, optional port; no path or "*"), got ${JSON.stringify(origin)}`);
+        }
+      }
+      return origins;
+    },
+  },
+};
+
+/** The rows of {@link SETTINGS}, in order. */
+export function settingSpecs(): SettingSpec[] {
+  return Object.values(SETTINGS) as SettingSpec[];
+}
+
+/** The settings part of `siemgate --help`: one line per setting, with its default. */
+export function settingsHelp(): string {
+  const width = Math.max(...settingSpecs().map((s) => s.env.length)) + 2;
+  return settingSpecs()
+    .map((s) => {
+      const fallback = s.default !== null ? ` (default: ${s.default})` : s.defaultNote ? ` (default: ${s.defaultNote})` : '';
+      return `  ${s.env.padEnd(width)}${s.description}${fallback}`;
+    })
+    .join('\n');
+}
+
+/** The README's settings table rows (`| setting | default | meaning |`), one per setting. */
+export function settingsMarkdownRows(): string[] {
+  return settingSpecs().map((s) => {
+    const fallback = s.default !== null ? `\`${s.default}\`` : (s.defaultNote ?? '—');
+    return `| \`${s.env}\` | ${fallback} | ${s.description.replaceAll('|', '\\|')} |`;
+  });
+}
+
+/**
+ * Reads and checks every setting of {@link SETTINGS}. Throws {@link SettingsError} naming the first bad setting.
  *
  * @example
  * ```ts
@@ -117,76 +362,17 @@ function parseChoice<T extends string>(name: string, raw: string | undefined, ch
  * ```
  */
 export function loadSettings(env: NodeJS.ProcessEnv): Settings {
-  const port = parseInteger('PORT', env.PORT, 4000, 0, 65535);
-  const databasePath = resolve(env.SIEMGATE_DB?.trim() || 'data/siemgate.db');
-
-  let secretKey: Buffer | undefined;
-  if (env.SIEMGATE_SECRET_KEY !== undefined && env.SIEMGATE_SECRET_KEY !== '') {
-    const raw = env.SIEMGATE_SECRET_KEY.trim();
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw)) throw new SettingsError('SIEMGATE_SECRET_KEY', 'must be base64 (e.g. `openssl rand -base64 32`)');
-    secretKey = Buffer.from(raw, 'base64');
-    if (secretKey.length !== SECRET_KEY_BYTES) {
-      throw new SettingsError('SIEMGATE_SECRET_KEY', `must decode to ${SECRET_KEY_BYTES} bytes, got ${secretKey.length} (use \`openssl rand -base64 32\`)`);
-    }
+  const settings: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(SETTINGS) as [keyof Settings, SettingSpec][]) {
+    const raw = env[spec.env];
+    settings[key] = spec.parse(raw === undefined || raw.trim() === '' ? undefined : raw);
   }
-
-  const bootstrapToken = env.SIEMGATE_BOOTSTRAP_TOKEN?.trim() || undefined;
-  if (bootstrapToken !== undefined && (bootstrapToken.length < 24 || bootstrapToken.length > 256 || /\s/.test(bootstrapToken))) {
-    throw new SettingsError('SIEMGATE_BOOTSTRAP_TOKEN', 'must be 24 to 256 characters without spaces');
-  }
-
-  const egressAllow = (env.SIEMGATE_EGRESS_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  try {
-    new EgressPolicy({ allow: egressAllow });
-  } catch (error) {
-    throw new SettingsError('SIEMGATE_EGRESS_ALLOW', (error as Error).message);
-  }
-
-  const metricsToken = env.SIEMGATE_METRICS_TOKEN === undefined || env.SIEMGATE_METRICS_TOKEN === '' ? undefined : env.SIEMGATE_METRICS_TOKEN;
-  if (metricsToken !== undefined && !/^\S{16,256}$/.test(metricsToken)) {
-    throw new SettingsError('SIEMGATE_METRICS_TOKEN', 'must be 16 to 256 characters without spaces (e.g. `openssl rand -hex 32`)');
-  }
-  const corsOrigins = (env.SIEMGATE_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const origin of corsOrigins) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
-      throw new SettingsError('SIEMGATE_CORS_ORIGINS', `expected exact origins like https://console.example.com (scheme, host, optional port; no path or "*"), got ${JSON.stringify(origin)}`);
-    }
-  }
-
-  return {
-    port,
-    host: env.HOST?.trim() || '0.0.0.0',
-    databasePath,
-    secretKey,
-    bootstrapToken,
-    graphiql: parseBoolean('SIEMGATE_GRAPHIQL', env.SIEMGATE_GRAPHIQL, true),
-    maxBodyBytes: parseInteger('SIEMGATE_MAX_BODY_BYTES', env.SIEMGATE_MAX_BODY_BYTES, 1024 * 1024, 1024, 256 * 1024 * 1024),
-    egressAllow,
-    egressDenyPrivate: parseBoolean('SIEMGATE_EGRESS_DENY_PRIVATE', env.SIEMGATE_EGRESS_DENY_PRIVATE, false),
-    logLevel: env.SIEMGATE_LOG_LEVEL?.trim() || 'info',
-    maxIngestBytes: parseInteger('SIEMGATE_MAX_INGEST_BYTES', env.SIEMGATE_MAX_INGEST_BYTES, 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-    maxIngestEvents: parseInteger('SIEMGATE_MAX_INGEST_EVENTS', env.SIEMGATE_MAX_INGEST_EVENTS, 10_000, 1, 1_000_000),
-    ingestConcurrency: parseInteger('SIEMGATE_INGEST_CONCURRENCY', env.SIEMGATE_INGEST_CONCURRENCY, 2, 1, 64),
-    retentionDays: parseInteger('SIEMGATE_RETENTION_DAYS', env.SIEMGATE_RETENTION_DAYS, 7, 1, 3650),
-    retryBaseMs: parseInteger('SIEMGATE_RETRY_BASE_MS', env.SIEMGATE_RETRY_BASE_MS, 1000, 1, 600_000),
-    retryMaxMs: parseInteger('SIEMGATE_RETRY_MAX_MS', env.SIEMGATE_RETRY_MAX_MS, 300_000, 1, 86_400_000),
-    shutdownTimeoutMs: parseInteger('SIEMGATE_SHUTDOWN_TIMEOUT_MS', env.SIEMGATE_SHUTDOWN_TIMEOUT_MS, 10_000, 0, 600_000),
-    dbSynchronous: parseChoice('SIEMGATE_DB_SYNCHRONOUS', env.SIEMGATE_DB_SYNCHRONOUS, ['FULL', 'NORMAL'] as const, 'FULL'),
-    metrics: parseBoolean('SIEMGATE_METRICS', env.SIEMGATE_METRICS, true),
-    metricsToken,
-    maxSubscriptionsPerConnection: parseInteger('SIEMGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION', env.SIEMGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION, 100, 1, 10_000),
-    corsOrigins,
-  };
+  return settings as unknown as Settings;
 }
 
 /**
- * Returns the secret key: the configured one, or the key file beside the database, generated (mode 0600) on first use.
+ * Returns the secret key: the configured one, or the key file beside the database, generated (mode 0600) on
+ * first use unless `create` is false (then a missing key file throws {@link SettingsError}).
  *
  * @example
  * ```ts
@@ -194,13 +380,19 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
  * if (generated) log.warn('generated a secret key file; back it up');
  * ```
  */
-export function resolveSecretKey(settings: Pick<Settings, 'secretKey' | 'databasePath'>): { key: Buffer; source: 'env' | 'file'; path?: string; generated: boolean } {
+export function resolveSecretKey(
+  settings: Pick<Settings, 'secretKey' | 'databasePath'>,
+  options: { create?: boolean } = {},
+): { key: Buffer; source: 'env' | 'file'; path?: string; generated: boolean } {
   if (settings.secretKey) return { key: settings.secretKey, source: 'env', generated: false };
   const path = settings.databasePath.replace(/\.(db|sqlite3?)$/i, '') + '.key';
   if (existsSync(path)) {
     const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
     if (key.length !== SECRET_KEY_BYTES) throw new SettingsError('SIEMGATE_SECRET_KEY', `key file ${path} does not hold ${SECRET_KEY_BYTES} base64 bytes`);
     return { key, source: 'file', path, generated: false };
+  }
+  if (options.create === false) {
+    throw new SettingsError('SIEMGATE_SECRET_KEY', `not set, and there is no key file at ${path}: set it to the key \`siemgate serve\` uses`);
   }
   mkdirSync(dirname(path), { recursive: true });
   const key = randomBytes(SECRET_KEY_BYTES);

@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-22T0001-initial.js';
 import * as delivery from './2026-11-22T0002-delivery.js';
+import * as integrationTestedOkAt from './2026-11-22T0003-integration-tested-ok-at.js';
 
 /**
  * Every migration, by name. Names sort in the order they apply (date-prefixed). Listed statically
@@ -10,4 +11,5 @@ import * as delivery from './2026-11-22T0002-delivery.js';
 export const migrations: Record<string, Migration> = {
   '2026-11-22T0001-initial': initial,
   '2026-11-22T0002-delivery': delivery,
+  '2026-11-22T0003-integration-tested-ok-at': integrationTestedOkAt,
 };

@@ -17,7 +17,7 @@ type IntegrationLabel = (typeof INTEGRATION_LABELS)[number];
 /** The attempt outcomes, as adapters classify them. */
 export const ATTEMPT_OUTCOMES: readonly DeliveryKind[] = ['success', 'auth', 'rejected', 'throttled', 'server', 'network', 'timeout'];
 /** Health states always exported (1 for the current one, 0 for the others), so a rule can match `== 1`. */
-const HEALTH_STATES = ['HEALTHY', 'DEGRADED', 'FAILING', 'DISABLED'];
+const HEALTH_STATES = ['UNKNOWN', 'HEALTHY', 'DEGRADED', 'FAILING', 'DISABLED'];
 
 /** Options of {@link GatewayMetrics}. */
 export interface GatewayMetricsOptions {
@@ -99,7 +99,7 @@ export class GatewayMetrics implements DeliveryObserver {
     });
     this.health = new Gauge({
       name: 'siemgate_integration_health',
-      help: 'Integration health: 1 for the current state (HEALTHY, DEGRADED, FAILING, DISABLED), 0 for the others.',
+      help: 'Integration health: 1 for the current state (UNKNOWN, HEALTHY, DEGRADED, FAILING, DISABLED), 0 for the others.',
       labelNames: [...INTEGRATION_LABELS, 'state'],
       registers,
       async collect() {

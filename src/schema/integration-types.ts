@@ -18,6 +18,7 @@ export const SiemIntegrationTypeEnum = builder.enumType('SiemIntegrationType', {
 export const IntegrationHealthEnum = builder.enumType('IntegrationHealth', {
   description: 'Derived from error tracking.',
   values: {
+    UNKNOWN: { description: 'Nothing tried yet: no delivery attempt and no connection test.' },
     HEALTHY: { description: 'No failure since the last success.' },
     DEGRADED: { description: '1 or 2 consecutive failures: recent errors, retries expected to succeed.' },
     FAILING: { description: '3 or more consecutive failures.' },

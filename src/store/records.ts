@@ -46,6 +46,8 @@ export interface SiemIntegrationRecord {
   lastError: string | null;
   lastErrorAt: Date | null;
   lastEventAt: Date | null;
+  /** When a connection test last succeeded. */
+  lastTestedOkAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -168,6 +170,7 @@ export function toIntegrationRecord(row: Selectable<SiemIntegrationsTable>): Sie
     lastError: row.last_error,
     lastErrorAt: dateOrNull(row.last_error_at),
     lastEventAt: dateOrNull(row.last_event_at),
+    lastTestedOkAt: dateOrNull(row.last_tested_ok_at),
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
     filter: row.filter ? (JSON.parse(row.filter) as RoutingFilter) : null,

@@ -38,6 +38,8 @@ export interface SiemIntegrationsTable {
   last_error: string | null;
   last_error_at: string | null;
   last_event_at: string | null;
+  /** When a connection test last succeeded (ISO 8601), or null. */
+  last_tested_ok_at: string | null;
   created_at: string;
   updated_at: string;
   /** JSON { minSeverity, eventTypes } or null. */

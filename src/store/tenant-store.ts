@@ -127,6 +127,7 @@ export class TenantStore {
       last_error: null,
       last_error_at: null,
       last_event_at: null,
+      last_tested_ok_at: null,
       created_at: now,
       updated_at: now,
       filter: input.filter ? JSON.stringify(input.filter) : null,

@@ -124,7 +124,7 @@ describe('serve', () => {
     ['SIEMGATE_GRAPHIQL', { SIEMGATE_GRAPHIQL: 'maybe' }],
     ['SIEMGATE_EGRESS_ALLOW', { SIEMGATE_EGRESS_ALLOW: '10.0.0.0/99' }],
   ])('refuses to start with a bad %s: non-zero exit, one stderr line naming the setting', async (setting, bad) => {
-    const { code, stdout, stderr } = await runCli(['serve'], freshEnv(bad), 10_000);
+    const { code, stdout, stderr } = await runCli(['serve'], freshEnv(bad), 60_000);
     expect(code).not.toBe(0);
     expect(lines(stderr)).toHaveLength(1);
     expect(stderr).toContain(setting);

@@ -156,10 +156,10 @@ describe('a failing test', () => {
 });
 
 describe('error tracking across tests', () => {
-  it('counts consecutive failures (HEALTHY → DEGRADED → FAILING) and a success resets them (→ HEALTHY)', async () => {
+  it('counts consecutive failures (UNKNOWN → DEGRADED → FAILING) and a success resets them (→ HEALTHY)', async () => {
     const port = await closedPort();
     const created = await createIntegration(g, { name: 'Flaky', customerId: 'cust_flaky', config: splunkAt(`http://127.0.0.1:${port}/services/collector/event`) });
-    expect(created).toMatchObject({ errorCount: 0, health: 'HEALTHY', lastError: null, lastErrorAt: null });
+    expect(created).toMatchObject({ errorCount: 0, health: 'UNKNOWN', lastError: null, lastErrorAt: null });
 
     const seen = [];
     for (let i = 1; i <= 3; i++) {

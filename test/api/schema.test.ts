@@ -44,7 +44,7 @@ describe('the public contract in schema.graphql (issue 2)', () => {
 
   it('names the seven integration types', () => {
     expect(enumValues('SiemIntegrationType')).toEqual(['ARCSIGHT', 'CEF', 'CROWDSTRIKE', 'SENTINEL', 'SPLUNK', 'SYSLOG', 'WEBHOOK']);
-    expect(enumValues('IntegrationHealth')).toEqual(['DEGRADED', 'DISABLED', 'FAILING', 'HEALTHY']);
+    expect(enumValues('IntegrationHealth')).toEqual(['DEGRADED', 'DISABLED', 'FAILING', 'HEALTHY', 'UNKNOWN']);
   });
 
   it('gives SiemIntegration its documented fields', () => {

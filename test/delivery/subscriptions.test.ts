@@ -55,7 +55,7 @@ describe('who may subscribe', () => {
 
     await updateIntegration(g, integrationA.id, { name: 'A Splunk (watched)' });
     const renamed = await status.waitForValue((v) => v.id === integrationA.id && v.name === 'A Splunk (watched)');
-    expect(renamed.health).toBe('HEALTHY');
+    expect(renamed.health).toBe('UNKNOWN'); // nothing delivered or tested yet
 
     const event = makeEvent({ customerId: 'cust_a' });
     await ingest(g.url, [event]);

@@ -1,0 +1,298 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SETTINGS, SettingsError, loadSettings, settingSpecs, settingsMarkdownRows } from '../../src/settings.js';
+import { closedPort, createIntegration, getIntegration, testIntegration, updateIntegration } from '../support/api.js';
+import { createSplunkIntegration, ingest, makeEvent, startHecSink } from '../support/delivery.js';
+import { BIN, spawnServe, startTestGateway, tempDir } from '../support/gateway.js';
+
+/**
+ * The rough edges of issue 11, each through the real `siemgate` binary (a separate process, as an operator
+ * runs it) or the real server: --version, --help listing every setting, commands other than serve refusing a
+ * missing database, strict settings, a busy port, the bound address in the banner, health UNKNOWN until tried.
+ */
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const SECRET_KEY = Buffer.alloc(32, 5).toString('base64');
+/** Per-test limit for tests that start the binary: a guard against a hang on a loaded machine, not a timing assertion. */
+const SPAWN_TIMEOUT = 120_000;
+const cleanups: (() => unknown)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+function freshDir(): string {
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  return dir;
+}
+
+/** Runs `siemgate <args>` in `cwd` with exactly the siemgate settings given (none inherited from this process). */
+function siemgate(args: string[], env: Record<string, string>, cwd = ROOT): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SIEMGATE_|PORT$|HOST$)/.test(k)));
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    // A guard against a hang, not a timing assertion.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`siemgate ${args.join(' ')} did not exit; stderr: ${stderr}`));
+    }, 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+const lines = (text: string) => text.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
+
+/**
+ * Every setting the sources read: a `SIEMGATE_*`, `PORT` or `HOST` name read from an environment (`env.X`,
+ * `env['X']`, `process.env.X`), declared as a SETTINGS row (`env: 'X'`) or parsed/refused by name
+ * (`parseBoolean('X', …)`, `new SettingsError('X', …)`). Names used otherwise (error codes such as
+ * `SIEMGATE_NOT_FOUND`) are not settings.
+ */
+function settingNamesInSources(): string[] {
+  const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  const NAME = String.raw`(SIEMGATE_[A-Z0-9_]+|PORT|HOST)`;
+  const READS = [
+    new RegExp(String.raw`\benv(?:\.|\[\s*['"])${NAME}\b`, 'g'),
+    new RegExp(String.raw`\benv:\s*['"]${NAME}['"]`, 'g'),
+    new RegExp(String.raw`\b(?:parse[A-Za-z]*|SettingsError)\(\s*['"]${NAME}['"]`, 'g'),
+  ];
+  const names = new Set<string>();
+  for (const file of files) {
+    const text = readFileSync(join(ROOT, 'src', file), 'utf8');
+    for (const re of READS) for (const m of text.matchAll(re)) names.add(m[1]!);
+  }
+  return [...names].sort();
+}
+
+describe('siemgate --version', () => {
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  it.concurrent.each([['--version'], ['-v'], ['version']])('%s prints "siemgate <package.json version>" and exits 0', async (flag) => {
+    expect(await siemgate([flag], { PORT: 'not even a port' })).toEqual({ code: 0, stdout: `siemgate ${version}\n`, stderr: '' });
+  }, SPAWN_TIMEOUT);
+});
+
+describe('every setting is documented', () => {
+  const inSources = settingNamesInSources();
+
+  it('finds the settings in the sources (the scan works)', () => {
+    expect(inSources).toEqual(expect.arrayContaining(['PORT', 'HOST', 'SIEMGATE_DB', 'SIEMGATE_LOG_LEVEL', 'SIEMGATE_DB_SYNCHRONOUS']));
+    expect(inSources).not.toContain('SIEMGATE_NOT_FOUND');
+  });
+
+  it('--help lists every setting the sources mention, each with its description and default, and exits 0', async () => {
+    const { code, stdout } = await siemgate(['--help'], {});
+    expect(code).toBe(0);
+    const listed = lines(stdout).map((l) => /^\s+((?:SIEMGATE_[A-Z0-9_]+|PORT|HOST))\s/.exec(l)?.[1]).filter(Boolean);
+    expect(listed).toEqual(expect.arrayContaining(inSources));
+    for (const spec of settingSpecs()) {
+      const line = lines(stdout).find((l) => l.trimStart().startsWith(`${spec.env} `));
+      expect(line, spec.env).toContain(spec.description);
+      if (spec.default !== null) expect(line, spec.env).toContain(`default: ${spec.default}`);
+    }
+  }, SPAWN_TIMEOUT);
+
+  it("every setting the sources mention is a row of SETTINGS, and the README's settings table is SETTINGS' rows", () => {
+    expect(settingSpecs().map((s) => s.env)).toEqual(expect.arrayContaining(inSources));
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## Settings'));
+    const table = lines(section.slice(0, section.indexOf('\n## ', 1))).filter((l) => /^\| `/.test(l));
+    expect(table.join('\n'), 'README.md "## Settings" must hold exactly these rows').toBe(settingsMarkdownRows().join('\n'));
+  });
+});
+
+describe('commands other than serve need an existing database', () => {
+  it.concurrent.each([
+    ['keys list', ['keys', 'list', '--org', 'default']],
+    ['keys create', ['keys', 'create', '--org', 'default', '--role', 'viewer']],
+    ['keys revoke', ['keys', 'revoke', '00000000-0000-4000-8000-000000000000']],
+  ])('%s run where there is no database exits 65 naming the path and SIEMGATE_DB, and creates no file', async (_label, args) => {
+    const cwd = freshDir();
+    // The operator's mistake: no SIEMGATE_DB, no SIEMGATE_SECRET_KEY, run from another directory.
+    const { code, stdout, stderr } = await siemgate(args, {}, cwd);
+    expect(code).toBe(65);
+    expect(stdout).toBe('');
+    expect(lines(stderr)).toHaveLength(1);
+    expect(stderr).toContain(join(cwd, 'data', 'siemgate.db'));
+    expect(stderr).toContain('SIEMGATE_DB');
+    expect(readdirSync(cwd, { recursive: true })).toEqual([]);
+  }, SPAWN_TIMEOUT);
+
+  it('refuses (exit 78, naming SIEMGATE_SECRET_KEY) to generate a key file beside an existing database', async () => {
+    // A database served with SIEMGATE_SECRET_KEY, so it has no key file beside it.
+    const g = await startTestGateway();
+    cleanups.push(() => g.stop({ removeDatabase: true }));
+    const before = readdirSync(g.dir).sort();
+    const { code, stderr } = await siemgate(['keys', 'list', '--org', 'default'], { SIEMGATE_DB: g.env.SIEMGATE_DB! });
+    expect(code).toBe(78);
+    expect(lines(stderr)).toHaveLength(1);
+    expect(stderr).toContain('SIEMGATE_SECRET_KEY');
+    expect(readdirSync(g.dir).sort()).toEqual(before);
+  }, SPAWN_TIMEOUT);
+});
+
+describe('every setting is validated', () => {
+  /** A value each setting refuses. */
+  const BAD: Record<string, string[]> = {
+    PORT: ['abc', '65536', '-1', '1e3'],
+    HOST: ['not a host', 'http://0.0.0.0', '[::1]', '999.1.1.1', 'a..b', '-x.example.com'],
+    SIEMGATE_DB: [freshDir()],
+    SIEMGATE_SECRET_KEY: ['short', Buffer.alloc(16).toString('base64')],
+    SIEMGATE_BOOTSTRAP_TOKEN: ['too-short', `${'x'.repeat(30)} y`],
+    SIEMGATE_GRAPHIQL: ['yes', 'no', '1', '0', 'on', 'off', 'maybe'],
+    SIEMGATE_MAX_BODY_BYTES: ['1k', '10'],
+    SIEMGATE_EGRESS_ALLOW: ['10.0.0.0/99'],
+    SIEMGATE_EGRESS_DENY_PRIVATE: ['yes', '1', 'on'],
+    SIEMGATE_LOG_LEVEL: ['verbose', 'warning', '30'],
+    SIEMGATE_MAX_INGEST_BYTES: ['big'],
+    SIEMGATE_MAX_INGEST_EVENTS: ['0'],
+    SIEMGATE_INGEST_CONCURRENCY: ['0', '65'],
+    SIEMGATE_RETENTION_DAYS: ['0', 'a week'],
+    SIEMGATE_RETRY_BASE_MS: ['0', '1.5'],
+    SIEMGATE_RETRY_MAX_MS: ['0'],
+    SIEMGATE_SHUTDOWN_TIMEOUT_MS: ['soon'],
+    SIEMGATE_DB_SYNCHRONOUS: ['OFF', 'EXTRA'],
+  };
+  const cases = Object.entries(BAD).flatMap(([name, values]) => values.map((value) => [name, value] as const));
+
+  it('has a refused value for every setting', () => {
+    expect(Object.keys(BAD).sort()).toEqual(settingSpecs().map((s) => s.env).sort());
+  });
+
+  it.each(cases)('refuses %s=%j with an error naming the setting', (name, value) => {
+    let error: unknown;
+    try {
+      loadSettings({ [name]: value });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SettingsError);
+    expect((error as SettingsError).setting).toBe(name);
+    expect((error as Error).message.startsWith(`${name}: `)).toBe(true);
+  });
+
+  it('reads booleans as true or false in any case, log levels as pino names, and HOST as an IP address or a host name', () => {
+    expect(loadSettings({ SIEMGATE_GRAPHIQL: 'FALSE', SIEMGATE_EGRESS_DENY_PRIVATE: 'True' })).toMatchObject({ graphiql: false, egressDenyPrivate: true });
+    expect(loadSettings({})).toMatchObject({ graphiql: true, egressDenyPrivate: false, logLevel: 'info', host: '0.0.0.0', port: 4000 });
+    for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) expect(loadSettings({ SIEMGATE_LOG_LEVEL: level.toUpperCase() }).logLevel).toBe(level);
+    for (const host of ['127.0.0.1', '::', '::1', 'localhost', 'gateway.internal', 'siem-gw-01.example.com']) expect(loadSettings({ HOST: host }).host).toBe(host);
+  });
+
+  it.concurrent.each([
+    ['SIEMGATE_LOG_LEVEL', 'verbose'],
+    ['SIEMGATE_GRAPHIQL', 'yes'],
+    ['HOST', 'not a host'],
+  ])('siemgate serve with %s=%s exits 78 with one stderr line naming it', async (name, value) => {
+    const { code, stdout, stderr } = await siemgate(['serve'], { [name]: value, PORT: '0', SIEMGATE_DB: join(freshDir(), 'x.db'), SIEMGATE_SECRET_KEY: SECRET_KEY });
+    expect(code).toBe(78);
+    expect(lines(stderr)).toEqual([expect.stringMatching(new RegExp(`^siemgate: ${name}: .*${value}`))]);
+    expect(stdout).toBe('');
+  }, SPAWN_TIMEOUT);
+
+  it('keeps one definition per setting (SETTINGS is keyed by the Settings field)', () => {
+    expect(new Set(settingSpecs().map((s) => s.env)).size).toBe(Object.keys(SETTINGS).length);
+  });
+});
+
+describe('serve and its address', () => {
+  it('a busy port: one stderr line naming the port, exit 78, no stack trace', async () => {
+    const busy: Server = createServer();
+    await new Promise<void>((ok) => busy.listen(0, '127.0.0.1', ok));
+    cleanups.push(() => new Promise((ok) => busy.close(ok)));
+    const { port } = busy.address() as AddressInfo;
+    const { code, stdout, stderr } = await siemgate(['serve'], {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      SIEMGATE_DB: join(freshDir(), 'x.db'),
+      SIEMGATE_SECRET_KEY: SECRET_KEY,
+      SIEMGATE_LOG_LEVEL: 'warn',
+    });
+    expect(code).toBe(78);
+    expect(lines(stderr)).toEqual([`siemgate: port ${port} is already in use (set PORT)`]);
+    expect(stdout).toBe('');
+  }, SPAWN_TIMEOUT);
+
+  it('an address that is not this machine\'s: one stderr line naming HOST, exit 78', async () => {
+    // 192.0.2.1 is TEST-NET-1 (RFC 5737): a valid address no machine here has.
+    const { code, stdout, stderr } = await siemgate(['serve'], {
+      PORT: '0',
+      HOST: '192.0.2.1',
+      SIEMGATE_DB: join(freshDir(), 'x.db'),
+      SIEMGATE_SECRET_KEY: SECRET_KEY,
+      SIEMGATE_LOG_LEVEL: 'warn',
+    });
+    expect(code).toBe(78);
+    expect(lines(stderr)).toEqual(['siemgate: cannot listen on 192.0.2.1: not an address of this machine (set HOST)']);
+    expect(stdout).toBe('');
+  }, SPAWN_TIMEOUT);
+
+  it('the banner and the start log show the address actually bound (0.0.0.0), and the local URL to open', async () => {
+    const server = await spawnServe({
+      PORT: '0',
+      HOST: '0.0.0.0',
+      SIEMGATE_DB: join(freshDir(), 'x.db'),
+      SIEMGATE_SECRET_KEY: SECRET_KEY,
+      SIEMGATE_BOOTSTRAP_TOKEN: 'sg_operability_bootstrap_token_0001',
+      SIEMGATE_LOG_LEVEL: 'info',
+    }, 60_000);
+    cleanups.push(() => {
+      const exited = new Promise((ok) => server.child.once('exit', ok));
+      server.child.kill('SIGTERM');
+      return exited;
+    });
+    const banner = lines(server.stdout()).find((l) => l.includes('listening on'))!;
+    const m = /listening on http:\/\/0\.0\.0\.0:(\d+)\/graphql \(every IPv4 interface; locally http:\/\/127\.0\.0\.1:(\d+)\/graphql\)/.exec(banner);
+    expect(m, banner).not.toBeNull();
+    expect(m![2]).toBe(m![1]);
+    expect((await fetch(`http://127.0.0.1:${m![1]}/healthz`)).status).toBe(200);
+    // The JSON start log carries the same address.
+    const started = lines(server.stderr()).map((l) => JSON.parse(l)).find((entry) => entry.msg === 'siemgate listening');
+    expect(started).toMatchObject({ address: '0.0.0.0', port: Number(m![1]) });
+  }, SPAWN_TIMEOUT);
+});
+
+describe('health is UNKNOWN until something was tried', () => {
+  it('UNKNOWN when created, HEALTHY after a successful connection test or delivery, DEGRADED after a failed test, DISABLED when disabled', async () => {
+    const [g, sink] = await Promise.all([startTestGateway(), startHecSink()]);
+    cleanups.push(() => g.stop({ removeDatabase: true }), () => sink.close());
+
+    // Customer-scoped, so that audit events (delivered to global integrations) do not try them behind the test's back.
+    const tested = await createSplunkIntegration(g, sink, { customerId: 'cust_tested' });
+    expect(tested.health).toBe('UNKNOWN');
+    expect((await testIntegration(g, tested.id)).success).toBe(true);
+    expect(await getIntegration(g, tested.id)).toMatchObject({ health: 'HEALTHY', errorCount: 0, lastEventAt: null, lastErrorAt: null });
+
+    const delivered = await createSplunkIntegration(g, sink, { customerId: 'cust_delivered', batching: { batchSize: 1 } });
+    expect((await getIntegration(g, delivered.id)).health).toBe('UNKNOWN');
+    const event = makeEvent({ customerId: 'cust_delivered' });
+    await ingest(g.url, [event]);
+    await sink.waitForIds([event.id]);
+    const afterDelivery = await waitUntil(() => getIntegration(g, delivered.id), (i) => i.lastEventAt !== null);
+    expect(afterDelivery.health).toBe('HEALTHY');
+
+    const unreachable = await createIntegration(g, { name: 'Nowhere', customerId: 'cust_nowhere', config: { splunk: { endpoint: `http://127.0.0.1:${await closedPort()}/services/collector/event`, token: 't' } } });
+    expect(unreachable.health).toBe('UNKNOWN');
+    expect((await testIntegration(g, unreachable.id)).success).toBe(false);
+    expect(await getIntegration(g, unreachable.id)).toMatchObject({ health: 'DEGRADED', errorCount: 1 });
+
+    expect((await updateIntegration(g, tested.id, { enabled: false })).health).toBe('DISABLED');
+    expect((await updateIntegration(g, tested.id, { enabled: true })).health).toBe('HEALTHY');
+  }, SPAWN_TIMEOUT);
+});
+
+async function waitUntil<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  for (let i = 0; ; i++) {
+    const value = await read();
+    if (done(value) || i > 200) return value;
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+}
