@@ -46,6 +46,21 @@ const IngestResultRef = builder.objectRef<{ accepted: number; duplicates: number
   }),
 });
 
+const DiscardResultRef = builder
+  .objectRef<{ discarded: number; replaysCancelled: number; integrationId: string; organizationId: string }>('DiscardResult')
+  .implement({
+    description: 'What `discardQueuedEvents` dropped.',
+    fields: (t) => ({
+      discarded: t.exposeInt('discarded', { description: 'Queued events dropped (they will never be delivered to this integration).' }),
+      replaysCancelled: t.exposeInt('replaysCancelled', { description: 'Dead letters that were queued for replay and are back to DEAD (kept, replayable later).' }),
+      integration: t.field({
+        type: SiemIntegrationRef,
+        description: 'The integration after the discard.',
+        resolve: (r, _args, ctx) => ctx.tenant.getIntegration(r.integrationId),
+      }),
+    }),
+  });
+
 const IntegrationStatsRef = builder.objectRef<IntegrationStats>('IntegrationStats').implement({
   fields: (t) => ({
     delivered: t.exposeInt('delivered', { description: 'Events delivered (acknowledged by the SIEM).' }),
@@ -180,6 +195,19 @@ builder.mutationFields((t) => ({
       const events = parseSecurityEvents(args.events as unknown[]);
       const { accepted, duplicates } = await ctx.tenant.ingest(events);
       return { accepted, duplicates, ids: events.map((e) => e.id) };
+    },
+  }),
+  discardQueuedEvents: t.field({
+    type: DiscardResultRef,
+    authScopes: { admin: true },
+    description:
+      'Drops the integration\'s backlog: every event queued for it now (and dead letters queued for replay) will not be sent. ' +
+      'Events ingested afterwards are delivered as usual. Audited as `siem.queue.discarded`. Disabling an integration only pauses it; this is how a backlog is dropped.',
+    args: { integrationId: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const integrationId = String(args.integrationId);
+      const result = await ctx.tenant.discardQueuedEvents(integrationId, ctx.actor);
+      return { ...result, integrationId, organizationId: ctx.principal.organization.id };
     },
   }),
   replayDeadLetters: t.field({
