@@ -14,6 +14,8 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   /** The request body exceeds the configured limit. HTTP 413. */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** A request body did not arrive within the time allowed for its size. HTTP 408; the connection is closed. */
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   /** The database cannot take writes right now (read-only, disk full). HTTP 503. */
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
 } as const;

@@ -10,7 +10,8 @@ import { authenticate } from './auth/authenticate.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { DeliveryEngine } from './delivery/delivery-engine.js';
 import { IntegrationTester } from './delivery/integration-tester.js';
-import { INGEST_PATH, IngestGate, handleIngest } from './http/ingest-endpoint.js';
+import { INGEST_PATH, handleIngest } from './http/ingest-endpoint.js';
+import { IngestAdmission } from './http/ingest-admission.js';
 import { ErrorCode } from './errors.js';
 import { PayloadTooLargeError, readBody, sendJson } from './http/read-body.js';
 import { createLogger, type Logger } from './logger.js';
@@ -92,12 +93,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     retryBaseMs: settings.retryBaseMs,
     retryMaxMs: settings.retryMaxMs,
   });
-  const services: GatewayServices = { store, tester: new IntegrationTester({ egress }), engine };
+  const ingestAdmission = new IngestAdmission({
+    maxBodyBytes: settings.maxIngestBytes,
+    maxEvents: settings.maxIngestEvents,
+    commitConcurrency: settings.ingestConcurrency,
+    readsPerOrganization: settings.ingestReadsPerOrganization,
+    bufferBytesPerOrganization: settings.ingestBufferBytesPerOrganization,
+    bodyTimeoutMs: settings.ingestBodyTimeoutMs,
+  });
+  const services: GatewayServices = { store, tester: new IntegrationTester({ egress }), engine, ingest: ingestAdmission };
   const yoga = createGraphQLServer({ settings, log, services });
-  const ingestGate = new IngestGate(settings.ingestConcurrency);
 
   const server = createServer((req, res) => {
-    handleHttp(req, res, { yoga, store, settings, log, ingestGate }).catch((error: unknown) => {
+    handleHttp(req, res, { yoga, store, settings, log, ingestAdmission }).catch((error: unknown) => {
       log.error({ err: error }, 'unhandled error in HTTP handler');
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error.' }] });
       else res.destroy();
@@ -235,7 +243,7 @@ function serveGraphQLOverWebSocket(wsServer: WebSocketServer, yoga: YogaServerIn
 async function handleHttp(
   req: IncomingMessage,
   res: ServerResponse,
-  { yoga, store, settings, log, ingestGate }: { yoga: YogaServerInstance<ServerContext, GatewayContext>; store: Store; settings: Settings; log: Logger; ingestGate: IngestGate },
+  { yoga, store, settings, log, ingestAdmission }: { yoga: YogaServerInstance<ServerContext, GatewayContext>; store: Store; settings: Settings; log: Logger; ingestAdmission: IngestAdmission },
 ) {
   const url = new URL(req.url ?? '/', 'http://gateway');
   if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -249,7 +257,7 @@ async function handleHttp(
     }
   }
   if (url.pathname === INGEST_PATH) {
-    return handleIngest(req, res, { store, log, maxBodyBytes: settings.maxIngestBytes, maxEvents: settings.maxIngestEvents, gate: ingestGate });
+    return handleIngest(req, res, { store, log, admission: ingestAdmission });
   }
   if (url.pathname !== GRAPHQL_PATH) return sendJson(res, 404, { error: 'not found' });
 

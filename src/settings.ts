@@ -45,8 +45,14 @@ export interface Settings {
   maxIngestBytes: number;
   /** `SIEMGATE_MAX_INGEST_EVENTS`: the most events in one `POST /v1/events`. @default 10000 */
   maxIngestEvents: number;
-  /** `SIEMGATE_INGEST_CONCURRENCY`: `POST /v1/events` requests read and stored at once; others wait (bounds memory). @default 2 */
+  /** `SIEMGATE_INGEST_CONCURRENCY`: ingest requests parsed and committed at once, across organisations (served in turn). @default 2 */
   ingestConcurrency: number;
+  /** `SIEMGATE_INGEST_READS_PER_ORG`: ingest bodies one organisation may have arriving (or waiting to be stored) at once. @default 4 */
+  ingestReadsPerOrganization: number;
+  /** `SIEMGATE_INGEST_BUFFER_BYTES_PER_ORG`: bytes of ingest bodies one organisation may have buffered at once (at least `maxIngestBytes`). @default 20971520 */
+  ingestBufferBytesPerOrganization: number;
+  /** `SIEMGATE_INGEST_BODY_TIMEOUT_MS`: time an ingest body may take to arrive, per MiB of its size and at least this; then 408. @default 10000 */
+  ingestBodyTimeoutMs: number;
   /** `SIEMGATE_RETENTION_DAYS`: undelivered events older than this go to dead letters. @default 7 */
   retentionDays: number;
   /** `SIEMGATE_RETRY_BASE_MS`: first retry backoff step. @default 1000 */
@@ -124,6 +130,12 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
     throw new SettingsError('SIEMGATE_EGRESS_ALLOW', (error as Error).message);
   }
 
+  const maxIngestBytes = parseInteger('SIEMGATE_MAX_INGEST_BYTES', env.SIEMGATE_MAX_INGEST_BYTES, 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024);
+  const ingestBufferBytesPerOrganization = parseInteger('SIEMGATE_INGEST_BUFFER_BYTES_PER_ORG', env.SIEMGATE_INGEST_BUFFER_BYTES_PER_ORG, Math.max(20 * 1024 * 1024, maxIngestBytes), 1024, 16 * 1024 * 1024 * 1024);
+  if (ingestBufferBytesPerOrganization < maxIngestBytes) {
+    throw new SettingsError('SIEMGATE_INGEST_BUFFER_BYTES_PER_ORG', `must be at least SIEMGATE_MAX_INGEST_BYTES (${maxIngestBytes}), got ${ingestBufferBytesPerOrganization}`);
+  }
+
   return {
     port,
     host: env.HOST?.trim() || '0.0.0.0',
@@ -135,9 +147,12 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
     egressAllow,
     egressDenyPrivate: parseBoolean('SIEMGATE_EGRESS_DENY_PRIVATE', env.SIEMGATE_EGRESS_DENY_PRIVATE, false),
     logLevel: env.SIEMGATE_LOG_LEVEL?.trim() || 'info',
-    maxIngestBytes: parseInteger('SIEMGATE_MAX_INGEST_BYTES', env.SIEMGATE_MAX_INGEST_BYTES, 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxIngestBytes,
     maxIngestEvents: parseInteger('SIEMGATE_MAX_INGEST_EVENTS', env.SIEMGATE_MAX_INGEST_EVENTS, 10_000, 1, 1_000_000),
     ingestConcurrency: parseInteger('SIEMGATE_INGEST_CONCURRENCY', env.SIEMGATE_INGEST_CONCURRENCY, 2, 1, 64),
+    ingestReadsPerOrganization: parseInteger('SIEMGATE_INGEST_READS_PER_ORG', env.SIEMGATE_INGEST_READS_PER_ORG, 4, 1, 1024),
+    ingestBufferBytesPerOrganization,
+    ingestBodyTimeoutMs: parseInteger('SIEMGATE_INGEST_BODY_TIMEOUT_MS', env.SIEMGATE_INGEST_BODY_TIMEOUT_MS, 10_000, 50, 3_600_000),
     retentionDays: parseInteger('SIEMGATE_RETENTION_DAYS', env.SIEMGATE_RETENTION_DAYS, 7, 1, 3650),
     retryBaseMs: parseInteger('SIEMGATE_RETRY_BASE_MS', env.SIEMGATE_RETRY_BASE_MS, 1000, 1, 600_000),
     retryMaxMs: parseInteger('SIEMGATE_RETRY_MAX_MS', env.SIEMGATE_RETRY_MAX_MS, 300_000, 1, 86_400_000),

@@ -29,6 +29,45 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+/** Why a number cannot be stored as sent, or null when it can. */
+export function numberProblem(v: number): string | null {
+  if (!Number.isFinite(v)) return 'number out of range (too large for a JSON number)';
+  if (Number.isInteger(v) && !Number.isSafeInteger(v)) {
+    return 'number out of range (whole numbers must be within ±9007199254740991, 2^53−1, to arrive exactly; send larger ones as strings)';
+  }
+  return null;
+}
+
+/**
+ * The path (keys and indexes) of the first number in `value` that {@link numberProblem} refuses, or null.
+ * One iterative pass; the path is only worked out (a second, bounded pass) when there is such a number.
+ *
+ * @example
+ * ```ts
+ * badNumberPath({ a: [1, Infinity] }); // ['a', 1]
+ * ```
+ */
+export function badNumberPath(value: unknown): (string | number)[] | null {
+  const stack: unknown[] = [value];
+  let found = false;
+  while (stack.length > 0 && !found) {
+    const v = stack.pop();
+    if (typeof v === 'number') found = numberProblem(v) !== null;
+    else if (v !== null && typeof v === 'object') for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push(child);
+  }
+  if (!found) return null;
+  const find = (v: unknown, path: (string | number)[]): (string | number)[] | null => {
+    if (typeof v === 'number') return numberProblem(v) ? path : null;
+    if (v === null || typeof v !== 'object') return null;
+    for (const [k, child] of Array.isArray(v) ? v.entries() : Object.entries(v)) {
+      const hit = find(child, [...path, k]);
+      if (hit) return hit;
+    }
+    return null;
+  };
+  return find(value, []);
+}
+
 /** One rule an ingested event broke; `path` names the event's index and field, e.g. `events[3].severity`. */
 export interface EventIssue {
   path: string;
@@ -92,6 +131,11 @@ export const securityEventSchema = z
       .superRefine((v, ctx) => {
         if (nestsDeeperThan(v, MAX_EVENT_DATA_DEPTH)) ctx.addIssue({ code: 'custom', message: `must not nest deeper than ${MAX_EVENT_DATA_DEPTH} levels` });
         else if (Buffer.byteLength(JSON.stringify(v)) > MAX_EVENT_DATA_BYTES) ctx.addIssue({ code: 'custom', message: `must serialise to at most ${MAX_EVENT_DATA_BYTES} bytes` });
+        else {
+          // JSON.parse turns 1e400 into Infinity (stored as null) and rounds integers beyond 2^53−1: refused, not altered.
+          const path = badNumberPath(v);
+          if (path) ctx.addIssue({ code: 'custom', path, message: numberProblem(path.reduce<any>((o, k) => o[k], v))! });
+        }
       })
       .optional(),
   })
@@ -117,6 +161,15 @@ export function parseSecurityEvents(input: readonly unknown[], now: Date = new D
       return;
     }
     const cleaned = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null && v !== undefined));
+    let numbersOk = true;
+    for (const [field, v] of Object.entries(cleaned)) {
+      const problem = typeof v === 'number' ? numberProblem(v) : null;
+      if (problem) {
+        issues.push({ path: `events[${index}].${field}`, message: problem });
+        numbersOk = false;
+      }
+    }
+    if (!numbersOk) return;
     const result = securityEventSchema.safeParse(cleaned);
     if (!result.success) {
       for (const issue of result.error.issues) {
