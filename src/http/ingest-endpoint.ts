@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import { Role } from '../auth/api-token.js';
 import { authenticate } from '../auth/authenticate.js';
 import { ErrorCode } from '../errors.js';
-import { EventValidationError, parseSecurityEvents } from '../events/event-schema.js';
+import { EventValidationError, integerLiteralsOf, parseSecurityEvents } from '../events/event-schema.js';
 import { decodeUtf8Strict, pathOfMarker } from '../events/utf8.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
@@ -132,8 +132,10 @@ async function ingest(req: IncomingMessage, res: ServerResponse, options: Ingest
     if (!releaseCommit) return; // the client went away while waiting
 
     let raw: unknown[];
+    let text: string;
     try {
-      raw = parseBody(decodeUtf8Strict(body, (text, marker) => locateMarker(text, marker)));
+      text = decodeUtf8Strict(body, (lenient, marker) => locateMarker(lenient, marker));
+      raw = parseBody(text);
     } catch (error) {
       return sendError(res, 400, ErrorCode.BAD_USER_INPUT, (error as Error).message);
     }
@@ -143,7 +145,7 @@ async function ingest(req: IncomingMessage, res: ServerResponse, options: Ingest
     }
 
     try {
-      const events = parseSecurityEvents(raw);
+      const events = parseSecurityEvents(raw, new Date(), { integerLiteral: integerLiteralsOf(text) });
       const { accepted, duplicates } = await options.store.tenant(organizationId).ingest(events, { keyId });
       return sendJson(res, 202, { accepted, duplicates });
     } catch (error) {
