@@ -111,7 +111,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       else res.destroy();
     });
   });
-  server.requestTimeout = 60_000;
+  // Ingest bodies have their own, size-scaled deadline (408 REQUEST_TIMEOUT); Node's cut-off must not come first.
+  server.requestTimeout = Math.max(60_000, ingestAdmission.bodyDeadlineMs(settings.maxIngestBytes) + 5_000);
   server.headersTimeout = 15_000;
 
   const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: settings.maxBodyBytes });
