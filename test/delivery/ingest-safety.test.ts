@@ -19,7 +19,7 @@ let otherOrgToken: string;
 beforeAll(async () => {
   g = await startTestGateway({
     env: {
-      SIEMGATE_INGEST_BODY_TIMEOUT_MS: '2000',
+      SIEMGATE_INGEST_BODY_TIMEOUT_MS: '4000',
       SIEMGATE_INGEST_READS_PER_ORG: '2',
       SIEMGATE_INGEST_CONCURRENCY: '1',
       SIEMGATE_MAX_INGEST_EVENTS: '50',

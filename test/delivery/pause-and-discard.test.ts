@@ -64,13 +64,15 @@ describe('disable pauses delivery', () => {
   it('turns events older than the retention into dead letters (expired) while paused, and keeps queued exact', async () => {
     const db = openSqliteDatabase(':memory:');
     await migrateToLatest(db);
-    const store = new Store(db, new SecretBox(randomBytes(32)));
+    // The store's clock stamps received_at: events "received" two minutes ago are past a one-minute retention.
+    let clockOffsetMs = 0;
+    const store = new Store(db, new SecretBox(randomBytes(32)), () => new Date(Date.now() - clockOffsetMs));
     const s = await sink();
     const engine = new DeliveryEngine({
       store,
       egress: new EgressPolicy({ allow: ['127.0.0.0/8'] }),
       log: createLogger({ level: 'silent' }),
-      retentionMs: 400,
+      retentionMs: 60_000,
     });
     cleanups.push(async () => {
       await engine.stop(1_000);
@@ -85,8 +87,11 @@ describe('disable pauses delivery', () => {
       actor,
     );
     const events = makeEvents(4, () => ({ customerId: 'cust_exp' })).map((e) => ({ ...e, time: new Date(), name: 'x' }));
+    clockOffsetMs = 120_000;
     await tenant.ingest(events as never);
-    await waitFor(async () => (await engine.stats(org, integration.id)).queued === 4, { message: 'queued 4 while paused' });
+    clockOffsetMs = 0;
+    // Any change wakes the paused worker (it would otherwise look again within 30 s).
+    await tenant.updateIntegration(integration.id, { name: 'paused, renamed' }, actor);
 
     // Past the retention: dead letters with reason `expired`, nothing sent, queue empty.
     await waitFor(async () => (await engine.stats(org, integration.id)).deadLettered === 4, { message: 'the paused events to expire' });
