@@ -16,6 +16,8 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   /** A GraphQL POST body that is not `application/json`. HTTP 415. */
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  /** A request body did not arrive within the time allowed for its size. HTTP 408; the connection is closed. */
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   /** The database cannot take writes right now (read-only, disk full). HTTP 503. */
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
 } as const;

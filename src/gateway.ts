@@ -13,7 +13,8 @@ import { RevocationMonitor } from './auth/revocation-monitor.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { DeliveryEngine } from './delivery/delivery-engine.js';
 import { IntegrationTester } from './delivery/integration-tester.js';
-import { INGEST_PATH, IngestGate, handleIngest } from './http/ingest-endpoint.js';
+import { INGEST_PATH, handleIngest } from './http/ingest-endpoint.js';
+import { IngestAdmission } from './http/ingest-admission.js';
 import { ErrorCode } from './errors.js';
 import { PayloadTooLargeError, readBody, sendJson } from './http/read-body.js';
 import { createLogger, type Logger } from './logger.js';
@@ -106,20 +107,28 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const metrics = settings.metrics ? new GatewayMetrics({ store, engine }) : undefined;
   const deliveryLog = new DeliveryLog({ store, log });
-  const services: GatewayServices = { store, tester: new IntegrationTester({ egress }), engine };
+  const ingestAdmission = new IngestAdmission({
+    maxBodyBytes: settings.maxIngestBytes,
+    maxEvents: settings.maxIngestEvents,
+    commitConcurrency: settings.ingestConcurrency,
+    readsPerOrganization: settings.ingestReadsPerOrganization,
+    bufferBytesPerOrganization: settings.ingestBufferBytesPerOrganization,
+    bodyTimeoutMs: settings.ingestBodyTimeoutMs,
+  });
+  const services: GatewayServices = { store, tester: new IntegrationTester({ egress }), engine, ingest: ingestAdmission };
   const revocations = new RevocationMonitor({ store, onError: (error) => log.warn({ err: error }, 'checking API keys for revocation failed') });
   revocations.start();
   const yoga = createGraphQLServer({ settings, log, services, metrics, revocations });
-  const ingestGate = new IngestGate(settings.ingestConcurrency);
 
   const server = createServer((req, res) => {
-    handleHttp(req, res, { yoga, store, settings, log, ingestGate, metrics }).catch((error: unknown) => {
+    handleHttp(req, res, { yoga, store, settings, log, ingestAdmission, metrics }).catch((error: unknown) => {
       log.error({ err: error }, 'unhandled error in HTTP handler');
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error.' }] });
       else res.destroy();
     });
   });
-  server.requestTimeout = 60_000;
+  // Ingest bodies have their own, size-scaled deadline (408 REQUEST_TIMEOUT); Node's cut-off must not come first.
+  server.requestTimeout = Math.max(60_000, ingestAdmission.bodyDeadlineMs(settings.maxIngestBytes) + 5_000);
   server.headersTimeout = 15_000;
 
   // Listen before attaching graphql-ws: a listen error (busy port) then reaches the caller alone, not also
@@ -316,7 +325,7 @@ function serveGraphQLOverWebSocket(
 async function handleHttp(
   req: IncomingMessage,
   res: ServerResponse,
-  { yoga, store, settings, log, ingestGate, metrics }: { yoga: YogaServerInstance<ServerContext, GatewayContext>; store: Store; settings: Settings; log: Logger; ingestGate: IngestGate; metrics?: GatewayMetrics },
+  { yoga, store, settings, log, ingestAdmission, metrics }: { yoga: YogaServerInstance<ServerContext, GatewayContext>; store: Store; settings: Settings; log: Logger; ingestAdmission: IngestAdmission; metrics?: GatewayMetrics },
 ) {
   const url = new URL(req.url ?? '/', 'http://gateway');
   if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -332,7 +341,7 @@ async function handleHttp(
   if (url.pathname === METRICS_PATH) return serveMetrics(req, res, { metrics, token: settings.metricsToken });
   if (url.pathname === INGEST_PATH) {
     metrics?.observeIngest(req, res);
-    return handleIngest(req, res, { store, log, maxBodyBytes: settings.maxIngestBytes, maxEvents: settings.maxIngestEvents, gate: ingestGate });
+    return handleIngest(req, res, { store, log, admission: ingestAdmission });
   }
   if (url.pathname !== GRAPHQL_PATH) return sendJson(res, 404, { error: 'not found' });
 

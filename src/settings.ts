@@ -47,8 +47,14 @@ export interface Settings {
   maxIngestBytes: number;
   /** `SIEMGATE_MAX_INGEST_EVENTS`: the most events in one `POST /v1/events`. @default 10000 */
   maxIngestEvents: number;
-  /** `SIEMGATE_INGEST_CONCURRENCY`: `POST /v1/events` requests read and stored at once; others wait (bounds memory). @default 2 */
+  /** `SIEMGATE_INGEST_CONCURRENCY`: ingest requests parsed and committed at once, across organisations (served in turn). @default 2 */
   ingestConcurrency: number;
+  /** `SIEMGATE_INGEST_READS_PER_ORG`: ingest bodies one organisation may have arriving (or waiting to be stored) at once. @default 4 */
+  ingestReadsPerOrganization: number;
+  /** `SIEMGATE_INGEST_BUFFER_BYTES_PER_ORG`: bytes of ingest bodies one organisation may have buffered at once (at least `maxIngestBytes`). @default 20971520 */
+  ingestBufferBytesPerOrganization: number;
+  /** `SIEMGATE_INGEST_BODY_TIMEOUT_MS`: time an ingest body may take to arrive, per MiB of its size and at least this; then 408. @default 10000 */
+  ingestBodyTimeoutMs: number;
   /** `SIEMGATE_RETENTION_DAYS`: undelivered events older than this go to dead letters. @default 7 */
   retentionDays: number;
   /** `SIEMGATE_RETRY_BASE_MS`: first retry backoff step. @default 1000 */
@@ -251,6 +257,24 @@ export const SETTINGS: { readonly [K in keyof Settings]-?: SettingSpec<K> } = {
     description: '`POST /v1/events` requests read and stored at once; more wait (bounds memory)',
     parse: (raw) => parseInteger('SIEMGATE_INGEST_CONCURRENCY', raw, 2, 1, 64),
   },
+  ingestReadsPerOrganization: {
+    env: 'SIEMGATE_INGEST_READS_PER_ORG',
+    default: '4',
+    description: 'ingest bodies one organisation may have arriving (or waiting to be stored) at once; more wait in its own queue',
+    parse: (raw) => parseInteger('SIEMGATE_INGEST_READS_PER_ORG', raw, 4, 1, 1024),
+  },
+  ingestBufferBytesPerOrganization: {
+    env: 'SIEMGATE_INGEST_BUFFER_BYTES_PER_ORG',
+    default: '20971520',
+    description: 'bytes of ingest bodies one organisation may have buffered at once (at least `SIEMGATE_MAX_INGEST_BYTES`)',
+    parse: (raw) => parseInteger('SIEMGATE_INGEST_BUFFER_BYTES_PER_ORG', raw, 20 * 1024 * 1024, 1024, 16 * 1024 * 1024 * 1024),
+  },
+  ingestBodyTimeoutMs: {
+    env: 'SIEMGATE_INGEST_BODY_TIMEOUT_MS',
+    default: '10000',
+    description: 'time an ingest body may take to arrive, per MiB of its size and at least this; then 408 `REQUEST_TIMEOUT`',
+    parse: (raw) => parseInteger('SIEMGATE_INGEST_BODY_TIMEOUT_MS', raw, 10_000, 50, 3_600_000),
+  },
   retentionDays: {
     env: 'SIEMGATE_RETENTION_DAYS',
     default: '7',
@@ -366,6 +390,13 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
   for (const [key, spec] of Object.entries(SETTINGS) as [keyof Settings, SettingSpec][]) {
     const raw = env[spec.env];
     settings[key] = spec.parse(raw === undefined || raw.trim() === '' ? undefined : raw);
+  }
+  // Settings that depend on another: the per-organisation buffer must hold the largest body.
+  const ingest = settings as Pick<Settings, 'maxIngestBytes' | 'ingestBufferBytesPerOrganization'>;
+  if (env.SIEMGATE_INGEST_BUFFER_BYTES_PER_ORG === undefined || env.SIEMGATE_INGEST_BUFFER_BYTES_PER_ORG.trim() === '') {
+    ingest.ingestBufferBytesPerOrganization = Math.max(ingest.ingestBufferBytesPerOrganization, ingest.maxIngestBytes);
+  } else if (ingest.ingestBufferBytesPerOrganization < ingest.maxIngestBytes) {
+    throw new SettingsError('SIEMGATE_INGEST_BUFFER_BYTES_PER_ORG', `must be at least SIEMGATE_MAX_INGEST_BYTES (${ingest.maxIngestBytes}), got ${ingest.ingestBufferBytesPerOrganization}`);
   }
   return settings as unknown as Settings;
 }

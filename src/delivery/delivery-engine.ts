@@ -76,7 +76,8 @@ export const statusTopic = (organizationId: string) => `status:${organizationId}
 export const attemptsTopic = (organizationId: string) => `attempts:${organizationId}`;
 
 /**
- * Runs one {@link IntegrationWorker} per enabled integration, wakes them when the store commits new
+ * Runs one {@link IntegrationWorker} per integration (a disabled one's is paused: it keeps its queue and
+ * sends nothing), wakes them when the store commits new
  * events, follows integration changes, prunes the log, and publishes live status and attempts.
  *
  * @example
@@ -115,15 +116,13 @@ export class DeliveryEngine {
     this.#delivery = new DeliveryStore(options.store.db, options.store.box);
   }
 
-  /** Starts a worker for every enabled integration and resumes each from its durable cursor. */
+  /** Starts a worker for every integration (paused when disabled) and resumes each from its durable cursor. */
   async start(): Promise<void> {
     this.#unsubscribe = this.#options.store.subscribe({
       eventsAppended: (org, events) => this.#onAppended(org, events),
       integrationChanged: (org, id) => this.#onIntegrationChanged(org, id),
     });
-    for (const target of await this.#delivery.listTargets()) {
-      if (target.enabled) this.#startWorker(target);
-    }
+    for (const target of await this.#delivery.listTargets()) this.#startWorker(target);
     this.#pruneTimer = setInterval(() => {
       this.#delivery
         .prune(new Date(Date.now() - this.#options.retentionMs))
@@ -242,13 +241,15 @@ export class DeliveryEngine {
     if (this.#stopped) return;
     const target = await this.#delivery.getTarget(integrationId);
     const worker = this.#workers.get(integrationId);
-    if (!target || !target.enabled) {
+    if (!target) {
       if (worker) {
         this.#workers.delete(integrationId);
         await worker.stop();
       }
     } else if (worker) {
-      worker.update(target, await this.#delivery.countReplaying(integrationId));
+      // Disabling only pauses the worker; a discard moved the durable cursor, which the worker picks up.
+      const [replaying, cursor] = await Promise.all([this.#delivery.countReplaying(integrationId), this.#delivery.cursor(integrationId)]);
+      worker.update(target, replaying, cursor ?? undefined);
     } else {
       this.#startWorker(target);
     }

@@ -55,6 +55,8 @@ const LATENCY_SAMPLES = 1024;
 const IDLE_RECHECK_MS = 30_000;
 /** Pause after an unexpected error (e.g. the store is read-only) before the loop tries again. */
 const ERROR_PAUSE_MS = 1_000;
+/** Longest single sleep of a paused worker waiting for its oldest event to expire (a timer's limit is ~24.8 days). */
+const MAX_PAUSE_SLEEP_MS = 86_400_000;
 
 /**
  * Delivers one integration's events: reads its routed events from the log after its cursor, batches
@@ -62,6 +64,9 @@ const ERROR_PAUSE_MS = 1_000;
  * One batch in flight at a time, so ingest order is kept. Failures are retried forever (quick retries,
  * then a capped backoff) except payload rejections, which are split down to the offending events and
  * dead-lettered. Dead letters queued for replay go first.
+ *
+ * A disabled integration's worker is paused: it sends nothing and keeps its queue (the cursor stays), and
+ * only turns events older than the retention into dead letters (`expired`), so `queued` stays exact.
  *
  * @example
  * ```ts
@@ -87,6 +92,8 @@ export class IntegrationWorker {
   #abort = new AbortController();
   #loop?: Promise<void>;
   #sleeper?: { resolve: () => void; wakeWhen: () => boolean; timer: NodeJS.Timeout };
+  /** The cursor was moved from outside (a discard): count the queue again. */
+  #recount = false;
 
   constructor(
     target: DeliveryTarget,
@@ -109,10 +116,17 @@ export class IntegrationWorker {
     this.#wake(false);
   }
 
-  /** The integration changed (config, batching, filter) or dead letters were queued for replay. */
-  update(target: DeliveryTarget, replaying?: number): void {
+  /**
+   * The integration changed (config, batching, filter, enabled), dead letters were queued for replay, or
+   * its queue was discarded (`cursor`: the durable cursor, moved past the discarded events).
+   */
+  update(target: DeliveryTarget, replaying?: number, cursor?: number): void {
     this.#target = target;
     if (replaying !== undefined) this.replaying = replaying;
+    if (cursor !== undefined && cursor > this.cursor) {
+      this.cursor = cursor;
+      this.#recount = true;
+    }
     this.#wake(true);
   }
 
@@ -155,6 +169,12 @@ export class IntegrationWorker {
     const target = this.#target;
     const batchSize = target.batching.batchSize;
 
+    if (this.#recount) {
+      this.#recount = false;
+      this.queued = await store.countQueued(target, this.cursor);
+    }
+    if (!target.enabled) return this.#paused();
+
     if (this.replaying > 0) {
       const replay = await store.readReplayBatch(target.id, batchSize);
       this.replaying = replay.length === 0 ? 0 : this.replaying;
@@ -180,20 +200,43 @@ export class IntegrationWorker {
     await this.#deliver(entries, false);
   }
 
+  /**
+   * Disabled: send nothing, keep the queue. Sleeps until re-enabled or until the oldest queued event
+   * passes the retention, which turns it (and any other expired ones) into dead letters.
+   */
+  async #paused(): Promise<void> {
+    const oldest = await this.deps.store.readBatch(this.#target, this.cursor, 1);
+    if (oldest.length === 0) {
+      this.queued = 0;
+      await this.#sleep(IDLE_RECHECK_MS, () => false);
+      return;
+    }
+    const wait = Date.parse(oldest[0]!.receivedAt) + this.deps.retentionMs - this.#now().getTime();
+    if (wait >= 0) {
+      await this.#sleep(Math.min(wait + 1, MAX_PAUSE_SLEEP_MS), () => false);
+      return;
+    }
+    const entries = await this.deps.store.readBatch(this.#target, this.cursor, this.#target.batching.batchSize);
+    await this.#expire(entries);
+  }
+
+  /** Dead-letters the leading entries older than the retention; returns the rest. */
+  async #expire(entries: LogEntry[]): Promise<LogEntry[]> {
+    const cutoff = this.#now().getTime() - this.deps.retentionMs;
+    let expired = 0;
+    while (expired < entries.length && Date.parse(entries[expired]!.receivedAt) < cutoff) expired++;
+    if (expired === 0) return entries;
+    const days = Math.round(this.deps.retentionMs / 86_400_000);
+    await this.deps.store.deadLetter(this.#target, entries.slice(0, expired), { reason: 'expired', error: `not delivered within the retention of ${days} days` }, this.#now());
+    this.#advance(entries.slice(0, expired), false);
+    this.deps.onStatusChange(this.#target, true);
+    return entries.slice(expired);
+  }
+
   async #deliver(entries: (LogEntry | ReplayEntry)[], replay: boolean): Promise<void> {
     if (!replay) {
-      const cutoff = this.#now().getTime() - this.deps.retentionMs;
-      let expired = 0;
-      while (expired < entries.length && Date.parse(entries[expired]!.receivedAt) < cutoff) expired++;
-      if (expired > 0) {
-        const days = Math.round(this.deps.retentionMs / 86_400_000);
-        await this.deps.store.deadLetter(this.#target, entries.slice(0, expired), { reason: 'expired', error: `not delivered within the retention of ${days} days` }, this.#now());
-        this.deps.onDeadLetter?.(this.#target, { count: expired, reason: 'expired', httpStatus: null, error: `not delivered within the retention of ${days} days` });
-        this.#advance(entries.slice(0, expired) as LogEntry[], false);
-        this.deps.onStatusChange(this.#target, true);
-        entries = entries.slice(expired);
-        if (entries.length === 0) return;
-      }
+      entries = await this.#expire(entries as LogEntry[]);
+      if (entries.length === 0) return;
     }
     await this.#sendWithRetries(entries, replay);
   }
@@ -201,7 +244,11 @@ export class IntegrationWorker {
   async #sendWithRetries(entries: (LogEntry | ReplayEntry)[], replay: boolean): Promise<void> {
     const { store } = this.deps;
     let failures = 0;
-    while (!this.#stopping) {
+    // Disabling pauses between attempts: the batch stays queued and is sent after re-enabling.
+    while (!this.#stopping && this.#target.enabled) {
+      // A discard moved the cursor past (part of) this batch: those events are no longer wanted.
+      if (!replay) entries = entries.filter((e) => e.seq > this.cursor);
+      if (entries.length === 0) return;
       const adapter = await this.#currentAdapter();
       if (!adapter) return;
       const records = entries.map((e) => adapter.transform(deserializeEvent(e.payload)));
@@ -260,7 +307,7 @@ export class IntegrationWorker {
     if (replay) {
       this.replaying = Math.max(0, this.replaying - entries.length);
     } else {
-      this.cursor = entries.at(-1)!.seq;
+      this.cursor = Math.max(this.cursor, entries.at(-1)!.seq);
       this.queued = Math.max(0, this.queued - entries.length);
     }
   }

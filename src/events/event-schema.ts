@@ -29,6 +29,67 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+/**
+ * Tells whether a whole number beyond ±2^53−1 was written as an integer literal in the source text
+ * (`12345678901234567890`: rounded by JSON.parse, refused) rather than as a float (`1.5e300`: kept as sent).
+ * Without one (GraphQL variables: no source text), every such value is refused.
+ */
+export type IntegerLiteralCheck = (value: number) => boolean;
+
+/** Why a number cannot be stored as sent, or null when it can. */
+export function numberProblem(v: number, integerLiteral?: IntegerLiteralCheck): string | null {
+  if (!Number.isFinite(v)) return 'number out of range (too large for a JSON number)';
+  if (Number.isInteger(v) && !Number.isSafeInteger(v) && (integerLiteral === undefined || integerLiteral(v))) {
+    return 'number out of range (whole numbers must be within ±9007199254740991, 2^53−1, to arrive exactly; send larger ones as strings)';
+  }
+  return null;
+}
+
+/**
+ * The path (keys and indexes) of the first number in `value` that {@link numberProblem} refuses, with the
+ * reason, or null. One iterative pass that only looks at numbers; the path is worked out (a second pass)
+ * only when there is such a number.
+ *
+ * @example
+ * ```ts
+ * badNumberPath({ a: [1, Infinity] }); // { path: ['a', 1], message: 'number out of range (…)' }
+ * ```
+ */
+export function badNumberPath(value: unknown, integerLiteral?: IntegerLiteralCheck): { path: (string | number)[]; message: string } | null {
+  const stack: unknown[] = [value];
+  let found = false;
+  while (stack.length > 0 && !found) {
+    const v = stack.pop();
+    if (typeof v === 'number') found = !Number.isSafeInteger(v) && numberProblem(v, integerLiteral) !== null;
+    else if (v !== null && typeof v === 'object') for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push(child);
+  }
+  if (!found) return null;
+  const paths: [unknown, (string | number)[]][] = [[value, []]];
+  while (paths.length > 0) {
+    const [v, path] = paths.shift()!;
+    if (typeof v === 'number') {
+      const message = numberProblem(v, integerLiteral);
+      if (message) return { path, message };
+    } else if (v !== null && typeof v === 'object') {
+      const entries = Array.isArray(v) ? [...v.entries()] : Object.entries(v);
+      paths.unshift(...entries.map(([k, child]) => [child, [...path, k]] as [unknown, (string | number)[]]));
+    }
+  }
+  return null;
+}
+
+/**
+ * An {@link IntegerLiteralCheck} over JSON source text: the values of its integer literals beyond ±2^53−1.
+ * The text is scanned once, and only when a check is first asked for (a rare, unsafe-looking value).
+ */
+export function integerLiteralsOf(text: string): IntegerLiteralCheck {
+  let values: Set<number> | undefined;
+  return (value) => {
+    values ??= new Set([...text.matchAll(/(?<![\d.eE+-])-?\d{16,}(?![\d.eE])/g)].map((m) => Number(m[0])));
+    return values.has(value);
+  };
+}
+
 /** One rule an ingested event broke; `path` names the event's index and field, e.g. `events[3].severity`. */
 export interface EventIssue {
   path: string;
@@ -99,7 +160,7 @@ export const securityEventSchema = z
 
 /**
  * Validates a batch of producer events, all or nothing, and returns canonical events (ids and times
- * filled in where missing). Nulls count as absent.
+ * filled in where missing). Nulls count as absent. Numbers JSON cannot carry are refused (see {@link numberProblem}).
  *
  * @throws EventValidationError naming each bad event by index and field.
  * @example
@@ -108,7 +169,7 @@ export const securityEventSchema = z
  * events[0].id; // a new UUID
  * ```
  */
-export function parseSecurityEvents(input: readonly unknown[], now: Date = new Date()): SecurityEvent[] {
+export function parseSecurityEvents(input: readonly unknown[], now: Date = new Date(), options: { integerLiteral?: IntegerLiteralCheck } = {}): SecurityEvent[] {
   const issues: EventIssue[] = [];
   const events: SecurityEvent[] = [];
   input.forEach((raw, index) => {
@@ -117,6 +178,16 @@ export function parseSecurityEvents(input: readonly unknown[], now: Date = new D
       return;
     }
     const cleaned = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null && v !== undefined));
+    // JSON.parse turns 1e400 into Infinity (stored as null) and rounds integers beyond 2^53−1: refused, not altered.
+    let numbersOk = true;
+    for (const [field, v] of Object.entries(cleaned)) {
+      const problem = typeof v === 'number' ? numberProblem(v, options.integerLiteral) : null;
+      if (problem) {
+        issues.push({ path: `events[${index}].${field}`, message: problem });
+        numbersOk = false;
+      }
+    }
+    if (!numbersOk) return;
     const result = securityEventSchema.safeParse(cleaned);
     if (!result.success) {
       for (const issue of result.error.issues) {
@@ -127,6 +198,11 @@ export function parseSecurityEvents(input: readonly unknown[], now: Date = new D
       return;
     }
     const v = result.data;
+    const bad = v.data ? badNumberPath(v.data, options.integerLiteral) : null;
+    if (bad) {
+      issues.push({ path: `events[${index}].data.${bad.path.join('.')}`, message: bad.message });
+      return;
+    }
     events.push({ ...v, id: v.id?.toLowerCase() ?? randomUUID(), time: v.time ?? now, name: v.name ?? v.type } as SecurityEvent);
   });
   if (issues.length > 0) throw new EventValidationError(issues);

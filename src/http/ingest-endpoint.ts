@@ -3,11 +3,14 @@ import { GraphQLError } from 'graphql';
 import { Role } from '../auth/api-token.js';
 import { authenticate } from '../auth/authenticate.js';
 import { ErrorCode } from '../errors.js';
-import { EventValidationError, parseSecurityEvents } from '../events/event-schema.js';
+import { EventValidationError, integerLiteralsOf, parseSecurityEvents } from '../events/event-schema.js';
+import { decodeUtf8Strict, pathOfMarker } from '../events/utf8.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-errors.js';
-import { PayloadTooLargeError, readBody, sendJson } from './read-body.js';
+import { ApiKeyRevokedError } from '../store/tenant-store.js';
+import { AdmissionAbortedError, type IngestAdmission } from './ingest-admission.js';
+import { PayloadTooLargeError, RequestAbortedError, readBody, sendJson } from './read-body.js';
 
 /** Path of the REST ingestion endpoint. */
 export const INGEST_PATH = '/v1/events';
@@ -16,43 +19,16 @@ export const INGEST_PATH = '/v1/events';
 export interface IngestEndpointOptions {
   store: Store;
   log: Logger;
-  /** Largest request body. @default 10485760 (10 MiB) */
-  maxBodyBytes: number;
-  /** Most events in one request. @default 10000 */
-  maxEvents: number;
-  /** Bounds how many requests are read, validated and stored at once (see {@link IngestGate}). */
-  gate: IngestGate;
+  /** Limits and fair admission (per-organisation reads, shared commit slot), shared with `ingestEvents`. */
+  admission: IngestAdmission;
 }
 
-/**
- * A counting semaphore for ingestion. Requests beyond `limit` wait before their body is read, so TCP
- * backpressure holds them at the client instead of their bodies piling up in memory. Parsing and the
- * synchronous SQLite insert run on the one event loop, so more concurrency adds memory, not throughput.
- *
- * @example
- * ```ts
- * const gate = new IngestGate(2);
- * const release = await gate.acquire();
- * try { await store(); } finally { release(); }
- * ```
- */
-export class IngestGate {
-  #active = 0;
-  readonly #waiting: (() => void)[] = [];
-
-  constructor(readonly limit: number) {}
-
-  async acquire(): Promise<() => void> {
-    if (this.#active >= this.limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    else this.#active++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#active--;
-    };
+/** A body did not arrive within the time allowed for its size. */
+export class BodyTimeoutError extends Error {
+  readonly code = 'SIEMGATE_BODY_TIMEOUT';
+  constructor(readonly allowedMs: number) {
+    super(`The request body did not arrive within ${allowedMs} ms (allowed for its size); the connection is closed`);
+    this.name = 'BodyTimeoutError';
   }
 }
 
@@ -61,8 +37,13 @@ export class IngestGate {
  * `admin`. All or nothing: a rejection names the event's index and field and stores nothing. Answers
  * `202 {"accepted": N, "duplicates": D}` once every event is committed to the store.
  *
- * Errors: 400 BAD_USER_INPUT, 401 UNAUTHENTICATED, 403 FORBIDDEN, 405, 413 PAYLOAD_TOO_LARGE,
+ * Errors: 400 BAD_USER_INPUT (also invalid UTF-8 and numbers JSON cannot carry), 401 UNAUTHENTICATED (also
+ * when the key is revoked before the events commit: nothing is stored), 403 FORBIDDEN, 405,
+ * 408 REQUEST_TIMEOUT (the body did not arrive in time; connection closed), 413 PAYLOAD_TOO_LARGE,
  * 415 (not JSON), 503 STORE_UNAVAILABLE.
+ *
+ * Admission is fair between organisations (see {@link IngestAdmission}): the body is read under the
+ * organisation's own bounds, holding no shared capacity, and only parsing and the commit take a shared slot.
  *
  * @example
  * ```sh
@@ -92,48 +73,105 @@ export async function handleIngest(req: IncomingMessage, res: ServerResponse, op
     return sendError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send application/json (an array of events) or application/x-ndjson (one event per line)');
   }
 
-  const release = await options.gate.acquire();
+  return ingest(req, res, options, principal.organization.id, principal.keyId);
+}
+
+async function ingest(req: IncomingMessage, res: ServerResponse, options: IngestEndpointOptions, organizationId: string, keyId: string): Promise<void> {
+  const { admission } = options;
+  const { maxBodyBytes, maxEvents } = admission.limits;
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  const known = Number.isSafeInteger(declared) && declared >= 0;
+  if (known && declared > maxBodyBytes) {
+    req.resume();
+    return sendError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, new PayloadTooLargeError(maxBodyBytes).message, { connection: 'close' });
+  }
+
+  // The whole request, waiting for the organisation's turn included, must arrive within the time allowed
+  // for its size (declared, or received so far for a chunked body).
+  const abort = new AbortController();
+  const started = Date.now();
+  let received = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const check = () => {
+    const allowed = admission.bodyDeadlineMs(Math.max(known ? declared : 0, received));
+    const left = started + allowed - Date.now();
+    if (left <= 0) abort.abort(new BodyTimeoutError(allowed));
+    else timer = setTimeout(check, left);
+  };
+  timer = setTimeout(check, admission.bodyDeadlineMs(known ? declared : 0));
+  const onGone = () => {
+    if (!res.writableFinished) abort.abort(new RequestAbortedError());
+  };
+  res.once('close', onGone);
+
+  let releaseRead: (() => void) | undefined;
+  let releaseCommit: (() => void) | undefined;
   try {
-    return await ingest(req, res, options, principal.organization.id);
+    let body: Buffer;
+    try {
+      releaseRead = await admission.reserve(organizationId, known ? declared : maxBodyBytes, abort.signal);
+      body = await readBody(req, maxBodyBytes, { signal: abort.signal, onProgress: (n) => (received = n) });
+    } catch (error) {
+      const cause = error instanceof AdmissionAbortedError ? error.reason : error;
+      if (cause instanceof PayloadTooLargeError) return sendError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, cause.message, { connection: 'close' });
+      if (cause instanceof BodyTimeoutError) {
+        req.resume();
+        res.once('finish', () => req.socket.destroySoon());
+        return sendError(res, 408, ErrorCode.REQUEST_TIMEOUT, cause.message, { connection: 'close' });
+      }
+      if (cause instanceof RequestAbortedError) {
+        req.socket?.destroy();
+        return;
+      }
+      throw error;
+    }
+    clearTimeout(timer);
+    timer = undefined;
+
+    releaseCommit = await admission.commit.acquire(organizationId, abort.signal).catch(() => undefined);
+    if (!releaseCommit) return; // the client went away while waiting
+
+    let raw: unknown[];
+    let text: string;
+    try {
+      text = decodeUtf8Strict(body, (lenient, marker) => locateMarker(lenient, marker));
+      raw = parseBody(text);
+    } catch (error) {
+      return sendError(res, 400, ErrorCode.BAD_USER_INPUT, (error as Error).message);
+    }
+    if (raw.length === 0) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'events: send at least one event');
+    if (raw.length > maxEvents) {
+      return sendError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, `events: at most ${maxEvents} events per request, got ${raw.length}`);
+    }
+
+    try {
+      const events = parseSecurityEvents(raw, new Date(), { integerLiteral: integerLiteralsOf(text) });
+      const { accepted, duplicates } = await options.store.tenant(organizationId).ingest(events, { keyId });
+      return sendJson(res, 202, { accepted, duplicates });
+    } catch (error) {
+      if (error instanceof EventValidationError) {
+        return sendJson(res, 400, { error: { code: ErrorCode.BAD_USER_INPUT, message: error.message, issues: error.issues.slice(0, 100) } });
+      }
+      if (error instanceof ApiKeyRevokedError) {
+        return sendError(res, 401, ErrorCode.UNAUTHENTICATED, error.message, { 'www-authenticate': 'Bearer' });
+      }
+      if (error instanceof StoreUnavailableError) {
+        options.log.error({ err: error.cause ?? error }, 'ingest refused: store unavailable');
+        return sendError(res, 503, ErrorCode.STORE_UNAVAILABLE, `The gateway cannot store events right now: ${error.detail}`, { 'retry-after': '30' });
+      }
+      throw error;
+    }
   } finally {
-    release();
+    clearTimeout(timer);
+    res.off('close', onGone);
+    releaseCommit?.();
+    releaseRead?.();
   }
 }
 
-async function ingest(req: IncomingMessage, res: ServerResponse, options: IngestEndpointOptions, organizationId: string): Promise<void> {
-  let body: Buffer;
-  try {
-    body = await readBody(req, options.maxBodyBytes);
-  } catch (error) {
-    if (error instanceof PayloadTooLargeError) return sendError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, error.message, { connection: 'close' });
-    throw error;
-  }
-
-  let raw: unknown[];
-  try {
-    raw = parseBody(body.toString('utf8'));
-  } catch (error) {
-    return sendError(res, 400, ErrorCode.BAD_USER_INPUT, (error as Error).message);
-  }
-  if (raw.length === 0) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'events: send at least one event');
-  if (raw.length > options.maxEvents) {
-    return sendError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, `events: at most ${options.maxEvents} events per request, got ${raw.length}`);
-  }
-
-  try {
-    const events = parseSecurityEvents(raw);
-    const { accepted, duplicates } = await options.store.tenant(organizationId).ingest(events);
-    return sendJson(res, 202, { accepted, duplicates });
-  } catch (error) {
-    if (error instanceof EventValidationError) {
-      return sendJson(res, 400, { error: { code: ErrorCode.BAD_USER_INPUT, message: error.message, issues: error.issues.slice(0, 100) } });
-    }
-    if (error instanceof StoreUnavailableError) {
-      options.log.error({ err: error.cause ?? error }, 'ingest refused: store unavailable');
-      return sendError(res, 503, ErrorCode.STORE_UNAVAILABLE, `The gateway cannot store events right now: ${error.detail}`, { 'retry-after': '30' });
-    }
-    throw error;
-  }
+/** Where the marker of invalid UTF-8 sits in a body: `events[3].name`, or undefined. */
+function locateMarker(text: string, marker: string): string | undefined {
+  return pathOfMarker(parseBody(text), marker, 'events');
 }
 
 /** A JSON array, a single JSON object, or NDJSON. */

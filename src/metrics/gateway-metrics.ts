@@ -214,6 +214,8 @@ function ingestOutcome(status: number): string {
       return 'forbidden';
     case 405:
       return 'method_not_allowed';
+    case 408:
+      return 'timeout';
     case 413:
       return 'too_large';
     case 415:

@@ -3,12 +3,15 @@ import type { Actor, TenantStore } from '../store/tenant-store.js';
 import type { IntegrationTester } from '../delivery/integration-tester.js';
 import type { DeliveryEngine } from '../delivery/delivery-engine.js';
 import type { DeliveryCounters } from '../store/tenant-store.js';
+import type { IngestAdmission } from '../http/ingest-admission.js';
 
 /** The services resolvers call. Resolvers stay thin: no SQL, no sockets, only calls into these. */
 export interface GatewayServices {
   store: Store;
   tester: IntegrationTester;
   engine: DeliveryEngine;
+  /** Ingestion limits and fair admission, shared with `POST /v1/events`. */
+  ingest: IngestAdmission;
 }
 
 /**

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { attemptsTopic, statusTopic, type IntegrationStats, type OrganizationStats } from '../delivery/delivery-engine.js';
 import type { DeliveryAttempt } from '../delivery/integration-worker.js';
+import { GraphQLError } from 'graphql';
+import { ErrorCode, unauthenticated } from '../errors.js';
 import { parseSecurityEvents } from '../events/event-schema.js';
-import type { DeadLetterPage, DeadLetterRecord, SiemIntegrationRecord } from '../store/tenant-store.js';
+import { ApiKeyRevokedError, type DeadLetterPage, type DeadLetterRecord, type SiemIntegrationRecord } from '../store/tenant-store.js';
 import { builder } from './builder.js';
 import type { GatewayContext } from './context.js';
 import { SiemIntegrationRef } from './integration-types.js';
@@ -45,6 +47,21 @@ const IngestResultRef = builder.objectRef<{ accepted: number; duplicates: number
     ids: t.idList({ resolve: (r) => r.ids }),
   }),
 });
+
+const DiscardResultRef = builder
+  .objectRef<{ discarded: number; replaysCancelled: number; integrationId: string; organizationId: string }>('DiscardResult')
+  .implement({
+    description: 'What `discardQueuedEvents` dropped.',
+    fields: (t) => ({
+      discarded: t.exposeInt('discarded', { description: 'Queued events dropped (they will never be delivered to this integration).' }),
+      replaysCancelled: t.exposeInt('replaysCancelled', { description: 'Dead letters that were queued for replay and are back to DEAD (kept, replayable later).' }),
+      integration: t.field({
+        type: SiemIntegrationRef,
+        description: 'The integration after the discard.',
+        resolve: (r, _args, ctx) => ctx.tenant.getIntegration(r.integrationId),
+      }),
+    }),
+  });
 
 const IntegrationStatsRef = builder.objectRef<IntegrationStats>('IntegrationStats').implement({
   fields: (t) => ({
@@ -145,6 +162,10 @@ builder.objectField(SiemIntegrationRef, 'filter', (t) =>
   t.field({ type: RoutingFilterRef, nullable: true, description: 'Optional routing filter.', resolve: (i) => i.filter }),
 );
 
+function payloadTooLarge(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE } });
+}
+
 builder.queryFields((t) => ({
   deliveryStats: t.field({
     type: DeliveryStatsRef,
@@ -176,10 +197,48 @@ builder.mutationFields((t) => ({
         validate: z.array(z.unknown()).min(1, 'send at least one event').max(MAX_EVENTS_PER_MUTATION, `at most ${MAX_EVENTS_PER_MUTATION} events per call`),
       }),
     },
+    // The same limits and fairness as `POST /v1/events`: events per call, bytes, the organisation's own
+    // bounds while waiting, then a shared commit slot served to organisations in turn.
     resolve: async (_root, args, ctx) => {
-      const events = parseSecurityEvents(args.events as unknown[]);
-      const { accepted, duplicates } = await ctx.tenant.ingest(events);
-      return { accepted, duplicates, ids: events.map((e) => e.id) };
+      const admission = ctx.services.ingest;
+      const { maxEvents, maxBodyBytes } = admission.limits;
+      const raw = args.events as unknown[];
+      if (raw.length > maxEvents) throw payloadTooLarge(`events: at most ${maxEvents} events per call, got ${raw.length}`);
+      const bytes = Buffer.byteLength(JSON.stringify(raw));
+      if (bytes > maxBodyBytes) throw payloadTooLarge(`events: at most ${maxBodyBytes} bytes of events per call, got ${bytes}`);
+      const organizationId = ctx.principal.organization.id;
+      const signal = AbortSignal.timeout(admission.bodyDeadlineMs(bytes));
+      let releaseRead: (() => void) | undefined;
+      let releaseCommit: (() => void) | undefined;
+      try {
+        try {
+          releaseRead = await admission.reserve(organizationId, bytes, signal);
+          releaseCommit = await admission.commit.acquire(organizationId, signal);
+        } catch {
+          throw new GraphQLError('The events could not be taken within the time allowed for their size; try again', { extensions: { code: ErrorCode.REQUEST_TIMEOUT } });
+        }
+        const events = parseSecurityEvents(raw);
+        const { accepted, duplicates } = await ctx.tenant.ingest(events, { keyId: ctx.principal.keyId }).catch((error: unknown) => {
+          throw error instanceof ApiKeyRevokedError ? unauthenticated(error.message) : error;
+        });
+        return { accepted, duplicates, ids: events.map((e) => e.id) };
+      } finally {
+        releaseCommit?.();
+        releaseRead?.();
+      }
+    },
+  }),
+  discardQueuedEvents: t.field({
+    type: DiscardResultRef,
+    authScopes: { admin: true },
+    description:
+      'Drops the integration\'s backlog: every event queued for it now (and dead letters queued for replay) will not be sent. ' +
+      'Events ingested afterwards are delivered as usual. Audited as `siem.queue.discarded`. Disabling an integration only pauses it; this is how a backlog is dropped.',
+    args: { integrationId: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const integrationId = String(args.integrationId);
+      const result = await ctx.tenant.discardQueuedEvents(integrationId, ctx.actor);
+      return { ...result, integrationId, organizationId: ctx.principal.organization.id };
     },
   }),
   replayDeadLetters: t.field({

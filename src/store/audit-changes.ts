@@ -11,6 +11,7 @@ export const AuditAction = {
   INTEGRATION_DELETED: 'siem.integration.deleted',
   API_KEY_CREATED: 'api_key.created',
   API_KEY_REVOKED: 'api_key.revoked',
+  QUEUE_DISCARDED: 'siem.queue.discarded',
 } as const;
 
 /** Human-readable names of audit events as they are delivered to SIEMs. */
@@ -21,6 +22,7 @@ export const AUDIT_EVENT_NAMES: Record<string, string> = {
   'api_key.created': 'API key created',
   'api_key.revoked': 'API key revoked',
   'siem.dead_letters.replayed': 'Dead letters replayed',
+  'siem.queue.discarded': 'Queued events discarded',
 };
 
 /** What the audit log shows of an integration: everything but secrets, which appear only as `[REDACTED]` when set. */

@@ -147,7 +147,8 @@ export class DeliveryStore {
           updated_at: at.toISOString(),
         }))
         .where('integration_id', '=', integrationId);
-      await (delivered.cursorSeq !== undefined ? state.set({ cursor_seq: delivered.cursorSeq }) : state).execute();
+      // Never backwards: a discard (`discardQueuedEvents`) may have moved the cursor past this batch meanwhile.
+      await (delivered.cursorSeq !== undefined ? state.set({ cursor_seq: sql<number>`max(cursor_seq, ${delivered.cursorSeq})` }) : state).execute();
       if (delivered.replayedIds?.length) await trx.deleteFrom('dead_letters').where('id', 'in', delivered.replayedIds).execute();
       await trx.updateTable('siem_integrations').set(errorTrackingUpdate({ success: true }, at) as never).where('id', '=', integrationId).execute();
     });
@@ -207,7 +208,7 @@ export class DeliveryStore {
       await trx
         .updateTable('delivery_state')
         .set((eb) => ({
-          ...(last ? { cursor_seq: last.seq } : {}),
+          ...(last ? { cursor_seq: sql<number>`max(cursor_seq, ${last.seq})` } : {}),
           dead_lettered: eb('dead_lettered', '+', fresh.length),
           ...(why.reason === 'rejected' ? { failed_attempts: eb('failed_attempts', '+', 1) } : {}),
           updated_at: now,
@@ -222,7 +223,7 @@ export class DeliveryStore {
 
   /**
    * Keeps the log small without giving up idempotency, in two steps of at most `limit` rows each:
-   * 1. compacts events every enabled integration of their organisation has moved past: the payload is
+   * 1. compacts events every integration of their organisation (enabled or paused) has moved past: the payload is
    *    dropped, the row (organisation, id) stays, so a re-sent id is still recognised;
    * 2. deletes rows received before `dedupBefore` (the retention window; older undelivered events were
    *    dead-lettered with their own copy of the payload).
@@ -239,9 +240,9 @@ export class DeliveryStore {
         .innerJoin('siem_integrations', 'siem_integrations.id', 'delivery_state.integration_id')
         .select((eb) => eb.fn.min('delivery_state.cursor_seq').as('min'))
         .where('delivery_state.organization_id', '=', org)
-        .where('siem_integrations.enabled', '=', 1)
         .executeTakeFirst();
-      // With no enabled integration nothing will read the log: every payload may go.
+      // A disabled integration is paused, not emptied: its queue is kept until it is re-enabled, its events
+      // expire (dead letters) or an admin discards them. With no integration nothing will read the log.
       const upTo = min?.min === null || min?.min === undefined ? Number.MAX_SAFE_INTEGER : Number(min.min);
       const from = this.#compactedUpTo.get(org) ?? 0;
       const rows = await this.db
@@ -298,26 +299,38 @@ export class DeliveryStore {
   }
 
   private routed(target: DeliveryTarget, afterSeq: number): SelectQueryBuilder<Database, 'events', object> {
-    let q = this.db.selectFrom('events').where('organization_id', '=', target.organizationId).where('seq', '>', afterSeq);
-    if (target.customerId !== null) q = q.where('customer_id', '=', target.customerId);
-    const filter = target.filter;
-    if (filter?.minSeverity) q = q.where('severity_rank', '>=', SEVERITY_ORDER.indexOf(filter.minSeverity));
-    if (filter?.eventTypes?.length) {
-      const exact = filter.eventTypes.filter((t) => !t.endsWith('*'));
-      const prefixes = filter.eventTypes.filter((t) => t.endsWith('*')).map((t) => t.slice(0, -1));
-      q = q.where((eb) =>
-        eb.or([
-          ...(exact.length ? [eb('type', 'in', exact)] : []),
-          ...prefixes.map((p) => eb(sql<string>`substr(type, 1, ${p.length})`, '=', p)),
-        ]),
-      );
-    }
-    return q as SelectQueryBuilder<Database, 'events', object>;
+    return routedEvents(this.db, target, afterSeq);
   }
 
   private async write(fn: (trx: Transaction<Database>) => Promise<void>): Promise<void> {
     await runTransaction(this.db, fn);
   }
+}
+
+/**
+ * The events of the log after `afterSeq` that go to an integration (its organisation's, of its customer or
+ * all for a global one, passing its filter): the SQL form of `routes()`.
+ */
+export function routedEvents(
+  db: Kysely<Database> | Transaction<Database>,
+  target: { organizationId: string; customerId: string | null; filter: RoutingFilter | null },
+  afterSeq: number,
+): SelectQueryBuilder<Database, 'events', object> {
+  let q = db.selectFrom('events').where('organization_id', '=', target.organizationId).where('seq', '>', afterSeq);
+  if (target.customerId !== null) q = q.where('customer_id', '=', target.customerId);
+  const filter = target.filter;
+  if (filter?.minSeverity) q = q.where('severity_rank', '>=', SEVERITY_ORDER.indexOf(filter.minSeverity));
+  if (filter?.eventTypes?.length) {
+    const exact = filter.eventTypes.filter((t) => !t.endsWith('*'));
+    const prefixes = filter.eventTypes.filter((t) => t.endsWith('*')).map((t) => t.slice(0, -1));
+    q = q.where((eb) =>
+      eb.or([
+        ...(exact.length ? [eb('type', 'in', exact)] : []),
+        ...prefixes.map((p) => eb(sql<string>`substr(type, 1, ${p.length})`, '=', p)),
+      ]),
+    );
+  }
+  return q as SelectQueryBuilder<Database, 'events', object>;
 }
 
 function toTarget(row: {

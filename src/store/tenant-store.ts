@@ -8,6 +8,8 @@ import {
 import type { DestinationConfig, SiemIntegrationType } from '../destinations/types.js';
 import type { SecurityEvent } from '../events/security-event.js';
 import { errorTrackingUpdate, type DeliveryOutcomeUpdate } from './error-tracking.js';
+import type { RoutingFilter } from '../delivery/routing.js';
+import { routedEvents } from './delivery-store.js';
 import { appendEvents, headSeq, type AppendedEvent } from './event-log.js';
 import { redactSecrets } from './redact.js';
 import { InvalidInputError, RecordNotFoundError, asStoreError } from './store-errors.js';
@@ -24,6 +26,15 @@ import {
 
 export * from './records.js';
 export { AuditAction } from './audit-changes.js';
+
+/** The API key that sent events was revoked (or deleted) before they could be committed; nothing was stored. */
+export class ApiKeyRevokedError extends Error {
+  readonly code = 'SIEMGATE_API_KEY_REVOKED';
+  constructor() {
+    super('The API key is invalid or revoked');
+    this.name = 'ApiKeyRevokedError';
+  }
+}
 export type { DeliveryOutcomeUpdate };
 
 /** How the store tells the delivery engine about changes, after they commit. */
@@ -188,10 +199,8 @@ export class TenantStore {
         .where('id', '=', id)
         .where('organization_id', '=', this.organizationId)
         .execute();
-      if (row.enabled === 0 && next.enabled === 1) {
-        // Disabled integrations receive nothing while disabled: resume from the head of the log.
-        await trx.updateTable('delivery_state').set({ cursor_seq: await headSeq(trx), updated_at: next.updated_at }).where('integration_id', '=', id).execute();
-      }
+      // Disabling pauses: the cursor stays where it is, so events queued before and while disabled are
+      // delivered after re-enabling (dropping them is `discardQueuedEvents`).
       updated = next;
       return this.audit(trx, actor, AuditAction.INTEGRATION_UPDATED, 'SiemIntegration', id, changes);
     });
@@ -236,10 +245,17 @@ export class TenantStore {
   /**
    * Stores validated events in the organisation's log: committed before this resolves, so an
    * acknowledged event survives a crash. Ids already stored are skipped (idempotent re-sends).
+   * With `keyId`, stores nothing and throws {@link ApiKeyRevokedError} unless that key is still active at commit.
    */
-  async ingest(events: readonly SecurityEvent[]): Promise<{ accepted: number; duplicates: number }> {
+  async ingest(events: readonly SecurityEvent[], options: { keyId?: string } = {}): Promise<{ accepted: number; duplicates: number }> {
     let duplicates = 0;
     await this.write(async (trx) => {
+      // The key that sent the events must still be valid when they commit: checked inside the same
+      // transaction, so a key revoked while its upload was in progress stores nothing.
+      if (options.keyId !== undefined) {
+        const key = await trx.selectFrom('api_keys').select('revoked_at').where('id', '=', options.keyId).where('organization_id', '=', this.organizationId).executeTakeFirst();
+        if (!key || key.revoked_at !== null) throw new ApiKeyRevokedError();
+      }
       const result = await appendEvents(trx, this.organizationId, events, this.now());
       duplicates = result.duplicates;
       return result.appended;
@@ -325,6 +341,39 @@ export class TenantStore {
     });
     if (count > 0) this.notify.integrationChanged(this.organizationId, integrationId);
     return count;
+  }
+
+  /**
+   * Drops an integration's backlog: moves its cursor to the head of the log and sends its dead letters
+   * queued for replay back to `dead`, in one transaction with the `siem.queue.discarded` audit entry
+   * (delivered like every audit event, so it reaches this integration too when it routes there).
+   * Events ingested afterwards are delivered as usual. @throws RecordNotFoundError
+   */
+  async discardQueuedEvents(integrationId: string, actor: Actor): Promise<{ discarded: number; replaysCancelled: number }> {
+    const result = { discarded: 0, replaysCancelled: 0 };
+    await this.write(async (trx) => {
+      const row = await this.selectIntegration(trx, integrationId);
+      if (!row) throw new RecordNotFoundError('SiemIntegration', integrationId);
+      const state = await trx.selectFrom('delivery_state').select('cursor_seq').where('integration_id', '=', integrationId).executeTakeFirstOrThrow();
+      const cursor = Number(state.cursor_seq);
+      const head = await headSeq(trx);
+      const route = { organizationId: this.organizationId, customerId: row.customer_id, filter: row.filter ? (JSON.parse(row.filter) as RoutingFilter) : null };
+      const counted = await routedEvents(trx, route, cursor).where('seq', '<=', head).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+      result.discarded = Number(counted?.n ?? 0);
+      const at = iso(this.now());
+      if (head > cursor) await trx.updateTable('delivery_state').set({ cursor_seq: head, updated_at: at }).where('integration_id', '=', integrationId).execute();
+      const cancelled = await trx
+        .updateTable('dead_letters')
+        .set({ status: 'dead', updated_at: at })
+        .where('integration_id', '=', integrationId)
+        .where('organization_id', '=', this.organizationId)
+        .where('status', '=', 'replaying')
+        .executeTakeFirst();
+      result.replaysCancelled = Number(cancelled.numUpdatedRows);
+      return this.audit(trx, actor, AuditAction.QUEUE_DISCARDED, 'SiemIntegration', integrationId, { discarded: result.discarded, replaysCancelled: result.replaysCancelled });
+    });
+    this.notify.integrationChanged(this.organizationId, integrationId);
+    return result;
   }
 
   // ── API keys ────────────────────────────────────────────────────────────────
@@ -450,7 +499,7 @@ export class TenantStore {
       time: at,
       type: action,
       name: AUDIT_EVENT_NAMES[action] ?? action,
-      severity: action.endsWith('.deleted') || action.endsWith('.revoked') ? 'MEDIUM' : 'LOW',
+      severity: action.endsWith('.deleted') || action.endsWith('.revoked') || action === AuditAction.QUEUE_DISCARDED ? 'MEDIUM' : 'LOW',
       outcome: 'success',
       data: { targetType, targetId, actor: { keyId: actor.keyId, name: actor.name }, changes: redacted },
     };

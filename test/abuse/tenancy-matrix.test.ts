@@ -95,6 +95,7 @@ const BY_ID: { name: string; doc: string; vars: () => Record<string, unknown>; e
   { name: 'mutation deleteSiemIntegration', doc: 'mutation($id: ID!) { deleteSiemIntegration(id: $id) }', vars: () => ({ id: B.integrationId }), expected: { admin: 'NOT_FOUND', viewer: 'FORBIDDEN', ingest: 'FORBIDDEN' } },
   { name: 'mutation testSiemIntegration', doc: 'mutation($id: ID!) { testSiemIntegration(id: $id) { success message } }', vars: () => ({ id: B.integrationId }), expected: { admin: 'NOT_FOUND', viewer: 'FORBIDDEN', ingest: 'FORBIDDEN' } },
   { name: 'mutation replayDeadLetters', doc: 'mutation($id: ID!) { replayDeadLetters(integrationId: $id) }', vars: () => ({ id: B.integrationId }), expected: { admin: 'NOT_FOUND', viewer: 'FORBIDDEN', ingest: 'FORBIDDEN' } },
+  { name: 'mutation discardQueuedEvents', doc: 'mutation($id: ID!) { discardQueuedEvents(integrationId: $id) { discarded } }', vars: () => ({ id: B.integrationId }), expected: { admin: 'NOT_FOUND', viewer: 'FORBIDDEN', ingest: 'FORBIDDEN' } },
   { name: 'mutation revokeApiKey', doc: 'mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }', vars: () => ({ id: B.keyIds[0] }), expected: { admin: 'NOT_FOUND', viewer: 'FORBIDDEN', ingest: 'FORBIDDEN' } },
   { name: 'mutation revokeApiKey (B\'s admin key)', doc: 'mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }', vars: () => ({ id: B.keyIds.at(-1) }), expected: { admin: 'NOT_FOUND', viewer: 'FORBIDDEN', ingest: 'FORBIDDEN' } },
 ];
@@ -174,6 +175,7 @@ describe("organisation A's roles against organisation B's ids", () => {
       ['deleteSiemIntegration', 'mutation($id: ID!) { deleteSiemIntegration(id: $id) }', { id: aIntegrationId }],
       ['testSiemIntegration', 'mutation($id: ID!) { testSiemIntegration(id: $id) { success } }', { id: aIntegrationId }],
       ['replayDeadLetters', 'mutation($id: ID!) { replayDeadLetters(integrationId: $id) }', { id: aIntegrationId }],
+      ['discardQueuedEvents', 'mutation($id: ID!) { discardQueuedEvents(integrationId: $id) { discarded } }', { id: aIntegrationId }],
       ['createApiKey', 'mutation { createApiKey(input: { name: "x", role: ADMIN }) { token } }', {}],
       ['revokeApiKey', 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { id: (await g.gql('{ viewer { apiKeyId } }')).data.viewer.apiKeyId }],
     ];

@@ -9,7 +9,7 @@ import {
  * Issue 4, "Durable outbox" and "Batching": an event goes to every enabled integration of its
  * organisation whose customerId is the event's, and to the global ones (no customerId), if it passes
  * the integration's filter; batches respect batchSize and flushIntervalSeconds; ingest order is kept
- * per integration; disabled integrations receive nothing; the gateway's own audit trail is delivered too,
+ * per integration; disabled integrations are paused (nothing sent, nothing lost); the gateway's own audit trail is delivered too,
  * secrets redacted. Every check looks at what real HEC receivers got.
  */
 
@@ -184,7 +184,7 @@ describe('ingest order', () => {
 });
 
 describe('disabled integrations', () => {
-  it('receive nothing while disabled, and after re-enabling only events ingested from then on', async () => {
+  it('are paused: nothing is sent while disabled, and events ingested meanwhile are delivered in order after re-enabling', async () => {
     const g = await gateway();
     const s = await sink();
     const integration = await createSplunkIntegration(g, s, { customerId: 'cust_d', batching: { batchSize: 1 } });
@@ -197,21 +197,24 @@ describe('disabled integrations', () => {
     expect((await integrationStatus(g, integration.id)).health).toBe('DISABLED');
     const whileDisabled = makeEvents(5, () => ({ customerId: 'cust_d' }));
     await ingest(g.url, whileDisabled);
+    await waitFor(async () => (await integrationStatus(g, integration.id)).stats.queued === 5, { message: 'queued to count the 5 events ingested while disabled' });
     expect((await integrationStatus(g, integration.id)).health).toBe('DISABLED');
+    expect(s.acceptedIds()).toEqual([before.id]);
 
     await updateIntegration(g, integration.id, { enabled: true });
     const after = makeEvent({ customerId: 'cust_d' });
     await ingest(g.url, [after]);
     await s.waitForIds([after.id]);
 
-    // Ingest order is kept: had the events from the disabled period been queued, they would have come before `after`.
-    expect(s.acceptedIds()).toEqual([before.id, after.id]);
+    expect(s.acceptedIds()).toEqual([before.id, ...ids(whileDisabled), after.id]);
     expect((await integrationStatus(g, integration.id)).health).toBe('HEALTHY');
   });
 
-  it('receive nothing when created disabled, until enabled', async () => {
+  it('created disabled, keep what is ingested from their creation on and deliver it once enabled', async () => {
     const g = await gateway();
     const s = await sink();
+    const earlier = makeEvent({ customerId: 'cust_e' });
+    await ingest(g.url, [earlier]);
     const integration = await createSplunkIntegration(g, s, { customerId: 'cust_e', enabled: false, batching: { batchSize: 1 } });
     const early = makeEvents(3, () => ({ customerId: 'cust_e' }));
     await ingest(g.url, early);
@@ -219,7 +222,8 @@ describe('disabled integrations', () => {
     const late = makeEvent({ customerId: 'cust_e' });
     await ingest(g.url, [late]);
     await s.waitForIds([late.id]);
-    expect(s.acceptedIds()).toEqual([late.id]);
+    // A new integration starts at the head of the log: `earlier` predates it.
+    expect(s.acceptedIds()).toEqual([...ids(early), late.id]);
   });
 });
 

@@ -264,7 +264,7 @@ export function waitUntilHealed(g: GqlClient, id: string): ReturnType<typeof int
 }
 
 /** The extensions.code values the API documents (README "Hardening", src/errors.ts). */
-export const DOCUMENTED_CODES = ['BAD_USER_INPUT', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'STORE_UNAVAILABLE', 'QUERY_LIMIT_EXCEEDED'] as const;
+export const DOCUMENTED_CODES = ['BAD_USER_INPUT', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'REQUEST_TIMEOUT', 'STORE_UNAVAILABLE', 'QUERY_LIMIT_EXCEEDED'] as const;
 /** Codes graphql-yoga gives a document that does not parse or validate (standard GraphQL-over-HTTP codes). */
 export const GRAPHQL_DOCUMENT_CODES = ['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED'] as const;
 /** Extra codes of `POST /v1/events` (its doc comment: 405, 415). */
