@@ -15,7 +15,7 @@ import { ErrorCode } from './errors.js';
 import { PayloadTooLargeError, readBody, sendJson } from './http/read-body.js';
 import { createLogger, type Logger } from './logger.js';
 import { EgressPolicy } from './net/egress-policy.js';
-import { createMaskError } from './plugins/mask-error.js';
+import { createMaskError, createYogaLogging } from './plugins/mask-error.js';
 import { useInputErrors } from './plugins/use-input-errors.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
 import { INPUT_TYPE_PATHS, buildSchema } from './schema/index.js';
@@ -163,13 +163,8 @@ function createGraphQLServer({ settings, log, services }: { settings: Settings; 
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: settings.graphiql ? { title: 'siemgate', headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }) } : false,
     landingPage: false,
-    logging: {
-      debug: (...args) => log.debug(args.map(String).join(' ')),
-      info: (...args) => log.info(args.map(String).join(' ')),
-      warn: (...args) => log.warn(args.map(String).join(' ')),
-      error: (...args) => log.error(args.map(String).join(' ')),
-    },
-    maskedErrors: { maskError: createMaskError(log) },
+    logging: createYogaLogging(log),
+    maskedErrors: { maskError: createMaskError() },
     context: async (initial): Promise<GatewayContext> => {
       const principal = initial.principal ?? (await authenticate(services.store, initial.request?.headers.get('authorization')));
       return {
