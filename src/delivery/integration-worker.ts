@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AdapterOptions, DeliveryResult, DestinationConfig, SiemAdapter } from '../destinations/types.js';
 import { secretValues } from '../destinations/destination-config.js';
 import { deserializeEvent } from '../events/event-schema.js';
-import { createSecretScrubber, scrubAndShorten, type SecretScrubber } from '../secrets/scrub-secrets.js';
+import { createSecretScrubber, scrubAndShorten, scrubbedError, type SecretScrubber } from '../secrets/scrub-secrets.js';
 import { MAX_LAST_ERROR_LENGTH } from '../store/error-tracking.js';
 import type { Logger } from '../logger.js';
 import type { EgressPolicy } from '../net/egress-policy.js';
@@ -135,7 +135,7 @@ export class IntegrationWorker {
       try {
         await this.#step();
       } catch (error) {
-        this.deps.log.error({ err: error, integrationId: id }, 'delivery step failed; retrying');
+        this.deps.log.error({ err: scrubbedError(error, this.#adapter?.scrubber ?? createSecretScrubber([])), integrationId: id }, 'delivery step failed; retrying');
         await this.#sleep(ERROR_PAUSE_MS, () => this.#stopping);
       }
     }

@@ -3,7 +3,7 @@ import type { MaskError } from 'graphql-yoga';
 import { ErrorCode, notFound, storeUnavailable } from '../errors.js';
 import { EventValidationError } from '../events/event-schema.js';
 import type { Logger } from '../logger.js';
-import { REDACTED, createSecretScrubber } from '../secrets/scrub-secrets.js';
+import { REDACTED, createSecretScrubber, scrubbedError } from '../secrets/scrub-secrets.js';
 import { InvalidInputError, RecordNotFoundError, StoreUnavailableError } from '../store/store-errors.js';
 
 /** Codes of errors that are the server's fault; every other code is a client's mistake. */
@@ -96,11 +96,7 @@ function logOperationError(log: Logger, error: Error): void {
     return;
   }
   const cause = original instanceof StoreUnavailableError ? (original.cause ?? original) : original;
-  const scrubber = createSecretScrubber(operation?.literals ?? []);
-  const err =
-    cause instanceof Error
-      ? { type: cause.constructor?.name ?? cause.name, message: scrubber.scrub(cause.message), stack: cause.stack && scrubber.scrub(cause.stack), code: (cause as { code?: unknown }).code }
-      : { type: typeof cause };
+  const err = scrubbedError(cause, createSecretScrubber(operation?.literals ?? []));
   log.error({ ...fields, ...(operation ? { document: operation.document } : {}), err }, code === ErrorCode.STORE_UNAVAILABLE ? 'store unavailable' : 'unexpected error in operation');
 }
 

@@ -358,3 +358,23 @@ export function shorten(text: string, max: number = MAX_ERROR_TEXT_CHARS): strin
 export function scrubAndShorten(text: string, scrubber: SecretScrubber, max: number = MAX_ERROR_TEXT_CHARS): string {
   return shorten(scrubber.scrub(text), max);
 }
+
+/**
+ * An error as it may be logged: its type, code, message and stack (and its cause's), scrubbed.
+ *
+ * @example
+ * ```ts
+ * log.error({ err: scrubbedError(error, scrubber) }, 'delivery step failed');
+ * ```
+ */
+export function scrubbedError(error: unknown, scrubber: SecretScrubber, depth = 0): Record<string, unknown> {
+  if (!(error instanceof Error)) return { type: typeof error };
+  const code = (error as { code?: unknown }).code;
+  return {
+    type: error.constructor?.name ?? error.name,
+    message: scrubber.scrub(error.message),
+    ...(error.stack ? { stack: scrubber.scrub(error.stack) } : {}),
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    ...(error.cause !== undefined && depth < 3 ? { cause: scrubbedError(error.cause, scrubber, depth + 1) } : {}),
+  };
+}

@@ -211,3 +211,14 @@ describe('what is secret comes from the destination config\'s secret fields', ()
     for (const [config, expected] of configs) expect(secretValues(config).sort()).toEqual([...expected].sort());
   });
 });
+
+describe('errors as they are logged', () => {
+  it('message, stack and causes are scrubbed; type and code kept', async () => {
+    const { scrubbedError } = await import('../../src/secrets/scrub-secrets.js');
+    const cause = Object.assign(new Error('upstream said Qx7vK2mZ9wR4'), { code: 'EPROTO' });
+    const error = new TypeError('bad header Qx7vK2mZ9wR4', { cause });
+    const out = scrubbedError(error, createSecretScrubber(['Qx7vK2mZ9wR4']));
+    expect(JSON.stringify(out)).not.toContain('Qx7v');
+    expect(out).toMatchObject({ type: 'TypeError', message: `bad header ${REDACTED}`, cause: { code: 'EPROTO', message: `upstream said ${REDACTED}` } });
+  });
+});
