@@ -50,6 +50,8 @@ function secretForms(value: string): string[] {
       .map((l) => l.trim())
       .filter((l) => l !== '' && !PEM_ARMOR.test(l) && !PEM_HEADER.test(l));
     if (body.length > 0) credential = body.join('\n');
+    // Each line is a secret of its own too: a text may quote one line, or join the lines differently.
+    for (const line of body) bases.add(line);
   }
   bases.add(credential);
   if (scheme && /^basic$/i.test(value.split(/\s/, 1)[0]!)) {

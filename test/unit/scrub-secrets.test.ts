@@ -170,6 +170,7 @@ describe('the attack as reproduced, and ordinary text', () => {
     const pem = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n-----END PRIVATE KEY-----';
     const out = createSecretScrubber([pem]).scrub('TLS: private key does not match: MIIEvQIBADANBgkqhkiG9w0BAQEFAASC');
     expect(out).toBe(`TLS: private key does not match: ${REDACTED}`);
+    expect(createSecretScrubber([pem]).scrub('line BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj is bad')).toBe(`line ${REDACTED} is bad`);
   });
 
   it('words a secret happens to contain stay when no piece of the secret\'s start or end is near them', () => {
