@@ -21,7 +21,7 @@ import { createLogger, type Logger } from './logger.js';
 import { DeliveryLog } from './metrics/delivery-log.js';
 import { GatewayMetrics, METRICS_PATH, serveMetrics } from './metrics/gateway-metrics.js';
 import { EgressPolicy } from './net/egress-policy.js';
-import { createMaskError } from './plugins/mask-error.js';
+import { createMaskError, createYogaLogging } from './plugins/mask-error.js';
 import { useDocumentAuthorization } from './plugins/use-document-authorization.js';
 import { useInputErrors } from './plugins/use-input-errors.js';
 import { useMetrics } from './plugins/use-metrics.js';
@@ -210,13 +210,8 @@ function createGraphQLServer({ settings, log, services, metrics, revocations }: 
       if (!origin || !corsOrigins.has(origin)) return false;
       return { origin, credentials: false, methods: ['GET', 'POST'], allowedHeaders: ['authorization', 'content-type', 'accept'] };
     },
-    logging: {
-      debug: (...args) => log.debug(args.map(String).join(' ')),
-      info: (...args) => log.info(args.map(String).join(' ')),
-      warn: (...args) => log.warn(args.map(String).join(' ')),
-      error: (...args) => log.error(args.map(String).join(' ')),
-    },
-    maskedErrors: { maskError: createMaskError(log) },
+    logging: createYogaLogging(log),
+    maskedErrors: { maskError: createMaskError() },
     context: async (initial): Promise<GatewayContext> => {
       const principal = initial.principal ?? (await authenticate(services.store, initial.request?.headers.get('authorization')));
       return {

@@ -1,10 +1,20 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { SECRET_FIELDS } from './destinations/destination-config.js';
+import { REDACTED } from './secrets/scrub-secrets.js';
 
 export type { Logger };
 
 /**
- * Creates the gateway's structured logger (JSON lines on stderr). Secrets never reach it: every
- * known secret field name is redacted as a second line of defence.
+ * Field names redacted wherever they appear one level down in a log line: the destination configs'
+ * secret fields (from {@link SECRET_FIELDS}, the one list of what is secret) and credentials of requests.
+ */
+const REDACTED_FIELDS = [...new Set([...Object.values(SECRET_FIELDS).flat().map((path) => path.split('.').at(-1)!), 'password', 'authorization'])];
+
+/**
+ * Creates the gateway's structured logger (JSON lines on stderr, or on `destination`). Secrets never
+ * reach it: texts from SIEMs are scrubbed before they are logged, operations are logged without their
+ * variables and literal values (plugins/mask-error.ts), and every secret field name is redacted as a
+ * second line of defence.
  *
  * @example
  * ```ts
@@ -12,14 +22,14 @@ export type { Logger };
  * log.info({ integrationId }, 'delivered');
  * ```
  */
-export function createLogger(options: { level?: string; /** @default stderr (fd 2) */ destination?: pino.DestinationStream } = {}): Logger {
+export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
   return pino(
     {
       level: options.level ?? process.env.SIEMGATE_LOG_LEVEL ?? 'info',
       base: { service: 'siemgate' },
       redact: {
-        paths: ['*.token', '*.sharedKey', '*.secret', '*.password', '*.clientSecret', '*.clientKey', '*.authorization', 'req.headers.authorization'],
-        censor: '[REDACTED]',
+        paths: [...REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]), 'req.headers.authorization'],
+        censor: REDACTED,
       },
     },
     options.destination ?? pino.destination(2),

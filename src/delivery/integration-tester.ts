@@ -1,6 +1,7 @@
 import { createSiemAdapter } from '../destinations/create-siem-adapter.js';
 import { secretValues } from '../destinations/destination-config.js';
-import { scrubSecrets } from '../store/redact.js';
+import { createSecretScrubber, scrubAndShorten } from '../secrets/scrub-secrets.js';
+import { MAX_LAST_ERROR_LENGTH } from '../store/error-tracking.js';
 import type { AdapterOptions, ConnectionTestResult, DestinationConfig, SiemAdapter } from '../destinations/types.js';
 import type { EgressPolicy } from '../net/egress-policy.js';
 import type { TenantStore } from '../store/tenant-store.js';
@@ -47,12 +48,13 @@ export class IntegrationTester {
     } finally {
       await adapter.close();
     }
-    // Second line of defence: adapters scrub their own credentials, this scrubs every secret of the config.
-    const secrets = secretValues(config);
+    // Second line of defence: adapters scrub their own credentials, this scrubs every secret of the config
+    // (whole or in part, in any encoding), then bounds the texts.
+    const scrubber = createSecretScrubber(secretValues(config));
     result = {
       ...result,
-      message: scrubSecrets(result.message, secrets),
-      steps: result.steps.map((step) => ({ ...step, detail: scrubSecrets(step.detail, secrets) })),
+      message: scrubAndShorten(result.message, scrubber, MAX_LAST_ERROR_LENGTH),
+      steps: result.steps.map((step) => ({ ...step, detail: scrubAndShorten(step.detail, scrubber, MAX_LAST_ERROR_LENGTH) })),
     };
     await tenant.recordDeliveryOutcome(
       integrationId,

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { AdapterOptions, DeliveryResult, DestinationConfig, SiemAdapter } from '../destinations/types.js';
 import { secretValues } from '../destinations/destination-config.js';
 import { deserializeEvent } from '../events/event-schema.js';
-import { scrubSecrets } from '../store/redact.js';
+import { createSecretScrubber, scrubAndShorten, scrubbedError, type SecretScrubber } from '../secrets/scrub-secrets.js';
+import { MAX_LAST_ERROR_LENGTH } from '../store/error-tracking.js';
 import type { Logger } from '../logger.js';
 import type { EgressPolicy } from '../net/egress-policy.js';
 import type { DeliveryStore, DeliveryTarget, LogEntry, ReplayEntry } from '../store/delivery-store.js';
@@ -87,7 +88,7 @@ export class IntegrationWorker {
   #sortedLatencies?: number[];
 
   #target: DeliveryTarget;
-  #adapter?: { adapter: SiemAdapter; version: string; secrets: string[] };
+  #adapter?: { adapter: SiemAdapter; version: string; scrubber: SecretScrubber };
   #stopping = false;
   #abort = new AbortController();
   #loop?: Promise<void>;
@@ -158,7 +159,7 @@ export class IntegrationWorker {
       try {
         await this.#step();
       } catch (error) {
-        this.deps.log.error({ err: error, integrationId: id }, 'delivery step failed; retrying');
+        this.deps.log.error({ err: scrubbedError(error, this.#adapter?.scrubber ?? createSecretScrubber([])), integrationId: id }, 'delivery step failed; retrying');
         await this.#sleep(ERROR_PAUSE_MS, () => this.#stopping);
       }
     }
@@ -253,8 +254,9 @@ export class IntegrationWorker {
       if (!adapter) return;
       const records = entries.map((e) => adapter.transform(deserializeEvent(e.payload)));
       const sent = await adapter.send(records, { signal: this.#abort.signal });
-      // Second line of defence: no secret of the config reaches lastError, dead letters or subscribers.
-      const result = sent.ok ? sent : { ...sent, message: scrubSecrets(sent.message, this.#adapter?.secrets ?? []) };
+      // Second line of defence: no secret of the config, whole or in part, in any encoding, reaches lastError,
+      // dead letters or subscribers. Scrubbed first, then bounded.
+      const result = sent.ok ? sent : { ...sent, message: scrubAndShorten(sent.message, this.#adapter?.scrubber ?? createSecretScrubber([]), MAX_LAST_ERROR_LENGTH) };
       if (this.#stopping && this.#abort.signal.aborted) return;
       const target = this.#target;
       this.#recordAttempt(target, entries.length, result);
@@ -345,7 +347,7 @@ export class IntegrationWorker {
     const config = await this.deps.store.destinationConfig(target.id);
     if (!config) return null;
     const adapter = this.deps.createAdapter(config, { egress: this.deps.egress, defaultTimeoutMs: target.batching.timeoutSeconds * 1000 });
-    this.#adapter = { adapter, version: target.updatedAt, secrets: secretValues(config) };
+    this.#adapter = { adapter, version: target.updatedAt, scrubber: createSecretScrubber(secretValues(config)) };
     return adapter;
   }
 

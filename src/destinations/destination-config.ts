@@ -348,12 +348,13 @@ export function mergeConfig(stored: DestinationConfig, patch: Record<string, unk
 }
 
 /**
- * Every secret value of a config as plain strings (header values included), for scrubbing texts that
- * leave the process: `lastError`, attempt errors, test results.
+ * Every secret value of a config as plain strings, derived from {@link SECRET_FIELDS} (the one list of
+ * what is secret), for scrubbing texts that leave the process: `lastError`, attempt errors, test
+ * results. Of `headers`, the values (header names are public, like `headerNames`).
  *
  * @example
  * ```ts
- * scrubSecrets(result.message, secretValues(config));
+ * createSecretScrubber(secretValues(config)).scrub(result.message);
  * ```
  */
 export function secretValues(config: DestinationConfig): string[] {
@@ -361,7 +362,11 @@ export function secretValues(config: DestinationConfig): string[] {
   const collect = (v: unknown) => {
     if (typeof v === 'string') out.push(v);
     else if (Array.isArray(v)) v.forEach(collect);
-    else if (v && typeof v === 'object') Object.values(v).forEach(collect);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.name === 'string' && 'value' in o) collect(o.value);
+      else Object.values(o).forEach(collect);
+    }
   };
   collect(splitSecrets(config).secrets);
   return out;

@@ -4,15 +4,15 @@ import type { Dispatcher } from 'undici';
 import { createTestEvent } from '../events/security-event.js';
 import { EgressDeniedError, type EgressPolicy } from '../net/egress-policy.js';
 import { createHttpDispatcher } from '../net/http-client.js';
-import { scrubSecrets } from '../store/redact.js';
+import { createSecretScrubber, MAX_ERROR_TEXT_CHARS, shorten, type SecretScrubber } from '../secrets/scrub-secrets.js';
 import type { ConnectionTestResult, DeliveryResult, SiemAdapter, TestStep, TlsOptions } from './types.js';
 
 const gzip = promisify(gzipCallback);
 
 /** Response bodies are read up to this many bytes; the rest is discarded. */
 export const MAX_ANSWER_BODY_BYTES = 64 * 1024;
-/** SIEM error texts are shortened to this many characters in results. */
-export const MAX_ERROR_TEXT_CHARS = 200;
+/** SIEM error texts are shortened to this many characters in results (after scrubbing). */
+export { MAX_ERROR_TEXT_CHARS, shorten };
 
 /** HTTP status codes the classification cares about. */
 export const HttpStatus = {
@@ -88,9 +88,10 @@ export interface HttpDestinationOptions {
   /**
    * Credentials this destination sends. They are scrubbed from every answer (body and headers) before
    * anyone reads it, so a SIEM that echoes a token in its error text cannot leak it into a result,
-   * `lastError` or a log. @default []
+   * `lastError` or a log, in any encoding and in part (see createSecretScrubber). A function is asked
+   * again for each answer (for credentials that change, like a cached bearer token). @default []
    */
-  secrets?: readonly (string | undefined)[];
+  secrets?: readonly (string | undefined)[] | (() => readonly (string | undefined)[]);
 }
 
 /**
@@ -108,11 +109,13 @@ export interface HttpDestinationOptions {
 export class HttpDestination {
   private readonly dispatcher: Dispatcher;
   private readonly timeoutMs: number;
-  private readonly secrets: readonly (string | undefined)[];
+  private readonly secrets: () => readonly (string | undefined)[];
+  private scrubberFor?: { key: string; scrubber: SecretScrubber };
 
   constructor(options: HttpDestinationOptions) {
     this.timeoutMs = options.timeoutMs;
-    this.secrets = options.secrets ?? [];
+    const secrets = options.secrets ?? [];
+    this.secrets = typeof secrets === 'function' ? secrets : () => secrets;
     this.dispatcher = createHttpDispatcher({ egress: options.egress, tls: options.tls, timeoutMs: options.timeoutMs });
   }
 
@@ -161,19 +164,29 @@ export class HttpDestination {
         body,
         signal: controller.signal,
       });
-      const text = scrubSecrets(await readCapped(res.body, MAX_ANSWER_BODY_BYTES), this.secrets);
+      // Scrubbed before anyone reads, parses or shortens it (the cap is the only cut before this point).
+      const scrubber = this.scrubber();
+      const text = scrubber.scrub(await readCapped(res.body, MAX_ANSWER_BODY_BYTES));
       const flat: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) {
-        if (v !== undefined) flat[k.toLowerCase()] = scrubSecrets(Array.isArray(v) ? v.join(', ') : v, this.secrets);
+        if (v !== undefined) flat[k.toLowerCase()] = scrubber.scrub(Array.isArray(v) ? v.join(', ') : v);
       }
       return { status: res.statusCode, headers: flat, body: text, latencyMs: Math.round(performance.now() - started) };
     } catch (err) {
       if (controller.signal.aborted) throw controller.signal.reason;
-      throw err;
+      throw scrubErrorMessages(err, this.scrubber());
     } finally {
       clearTimeout(timer);
       spec.signal?.removeEventListener('abort', onCallerAbort);
     }
+  }
+
+  /** The scrubber for the current secrets (rebuilt only when they change). */
+  private scrubber(): SecretScrubber {
+    const secrets = this.secrets();
+    const key = JSON.stringify(secrets);
+    if (this.scrubberFor?.key !== key) this.scrubberFor = { key, scrubber: createSecretScrubber(secrets) };
+    return this.scrubberFor.scrubber;
   }
 
   /** Closes pooled connections. @example `await http.close();` */
@@ -199,10 +212,21 @@ async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): P
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Shortens a text to {@link MAX_ERROR_TEXT_CHARS} characters on one line. @example `shorten('a\nb') // "a b"` */
-export function shorten(text: string, max: number = MAX_ERROR_TEXT_CHARS): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
-  return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
+/** Scrubs the messages of a thrown error and of its causes in place (they become result messages), and returns it. */
+function scrubErrorMessages(error: unknown, scrubber: SecretScrubber): unknown {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const scrubbed = scrubber.scrub(current.message);
+    if (scrubbed !== current.message) {
+      try {
+        current.message = scrubbed;
+      } catch {
+        // a frozen error: classifyError's result is scrubbed again by the worker
+      }
+    }
+    current = current.cause;
+  }
+  return error;
 }
 
 /** Removes query strings and user info from any URL inside a text, so messages never carry URL-borne secrets. */

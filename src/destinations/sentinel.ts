@@ -1,4 +1,4 @@
-import { scrubSecrets } from '../store/redact.js';
+import { scrubSecrets } from '../secrets/scrub-secrets.js';
 import { resolveTimeoutMs } from './resolve-timeout.js';
 import type { SecurityEvent, Severity } from '../events/security-event.js';
 import { classifyAnswer, classifyError, HttpDestination, HttpStatus, runConnectionTest, type HttpAnswer } from './http-destination.js';
@@ -493,7 +493,8 @@ function createLogsIngestionAdapter(config: SentinelLogsIngestionConfig, options
   }).toString();
 
   const timeoutMs = resolveTimeoutMs(config.timeoutSeconds, options);
-  const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs, secrets: [config.clientSecret] });
+  // The DCE's answers are scrubbed of the client secret and of the bearer token current at the time.
+  const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs, secrets: () => secretList() });
   // Entra ID is a public endpoint: system roots and no client certificate, whatever the DCE's TLS settings are.
   const tokenHttp = new HttpDestination({ egress: options.egress, timeoutMs, secrets: [config.clientSecret] });
   // The secret as typed and as form-encoded on the wire, plus the current bearer token.

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { scrubSecrets } from '../store/redact.js';
+import { scrubSecrets } from '../secrets/scrub-secrets.js';
 import type { SecurityEvent } from '../events/security-event.js';
 import { headerNameRule, headerValueRule, RESERVED_HEADER_NAMES } from './config-rules.js';
 import { classifyAnswer, classifyError, HttpDestination, runConnectionTest } from './http-destination.js';

@@ -1,5 +1,7 @@
+import { REDACTED } from '../secrets/scrub-secrets.js';
+
 /** What replaces a secret in the audit log and in anything else shown to people. */
-export const REDACTED = '[REDACTED]';
+export { REDACTED };
 
 /**
  * Field names treated as secrets wherever they appear in an object: token, shared_key/sharedKey, secret,
@@ -25,23 +27,4 @@ export function redactSecrets<T>(value: T): T {
     out[key] = SECRET_KEY.test(key) ? REDACTED : redactSecrets(v);
   }
   return out as T;
-}
-
-/** Secrets shorter than this are not scrubbed from text (they would match ordinary words). */
-export const MIN_SCRUBBED_SECRET_LENGTH = 4;
-
-/**
- * Replaces every occurrence of each secret in `text` with `[REDACTED]`: for error texts a SIEM may have
- * built from our own request (an echoed token, header or key).
- *
- * @example
- * ```ts
- * scrubSecrets('Invalid token Splunk abc123', ['abc123']); // "Invalid token Splunk [REDACTED]"
- * ```
- */
-export function scrubSecrets(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  const list = secrets.filter((s): s is string => typeof s === 'string' && s.length >= MIN_SCRUBBED_SECRET_LENGTH).sort((a, b) => b.length - a.length);
-  for (const secret of list) out = out.split(secret).join(REDACTED);
-  return out;
 }

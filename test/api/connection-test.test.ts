@@ -117,7 +117,7 @@ describe('a failing test', () => {
   });
 
   it('names HTTP 403 and HEC\'s own text for a wrong HEC token', async () => {
-    const created = await createIntegration(g, { name: 'Wrong token', config: { splunk: { endpoint: `${hec.url}/services/collector/event`, token: 'not-the-token' } } });
+    const created = await createIntegration(g, { name: 'Wrong token', config: { splunk: { endpoint: `${hec.url}/services/collector/event`, token: 'wrong-7c2e9a41f0' } } });
     const result = await testIntegration(g, created.id);
     expect(result).toMatchObject({ success: false, httpStatus: 403 });
     expect(result.message).toMatch(/^Connection test failed: .*HTTP 403.*Invalid token/);

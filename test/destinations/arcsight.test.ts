@@ -18,7 +18,7 @@ function config(endpoint: string, overrides: Partial<ArcSightConfig> = {}): ArcS
   return {
     type: 'ARCSIGHT',
     endpoint,
-    token: 'connector-token',
+    token: 'CONN-7d41e9b2a6',
     smartConnectorId: 'sc-001',
     deviceVendor: 'RAXE',
     deviceProduct: 'ThreatDetection',
@@ -54,7 +54,7 @@ describe('ArcSight SmartConnector receiver', () => {
     const [req] = await receiver.waitForRequests(1);
     expect(req!.method).toBe('POST');
     expect(req!.url).toBe('/receiver/v1/events');
-    expect(req!.headers.authorization).toBe('Bearer connector-token');
+    expect(req!.headers.authorization).toBe('Bearer CONN-7d41e9b2a6');
     expect(req!.headers['x-smartconnector-id']).toBe('sc-001');
     expect(req!.headers['content-type']).toBe('text/plain; charset=utf-8');
     const text = req!.body.toString('utf8');
@@ -120,6 +120,6 @@ describe('ArcSight SmartConnector receiver', () => {
     const closed = track(createArcSightAdapter(config(`http://127.0.0.1:${port}/receiver/v1/events`), { egress }));
     const refused = await closed.test();
     expect(refused).toMatchObject({ success: false, message: `Connection test failed: connection refused to 127.0.0.1:${port}` });
-    expect(JSON.stringify([ok, tlsFailure, refused])).not.toContain('connector-token');
+    expect(JSON.stringify([ok, tlsFailure, refused])).not.toContain('CONN-7d41e9b2a6');
   });
 });

@@ -37,7 +37,7 @@ function httpConfig(endpoint: string, overrides: Partial<CefConfig> = {}): CefCo
     type: 'CEF',
     transport: 'HTTP',
     endpoint,
-    token: 'bearer-token-123',
+    token: 'cef-8b2e5d17c4f0',
     facility: 'local0',
     deviceVendor: 'RAXE',
     deviceProduct: 'ThreatDetection',
@@ -65,7 +65,7 @@ describe('CEF over HTTP', () => {
     const [req] = await receiver.waitForRequests(1);
     expect(req!.method).toBe('POST');
     expect(req!.url).toBe('/cef');
-    expect(req!.headers.authorization).toBe('Bearer bearer-token-123');
+    expect(req!.headers.authorization).toBe('Bearer cef-8b2e5d17c4f0');
     expect(req!.headers['content-type']).toBe('text/plain; charset=utf-8');
     expect(req!.headers['content-encoding']).toBeUndefined();
     const lines = bodyLines(req!.body);
@@ -131,7 +131,7 @@ describe('CEF over HTTP', () => {
     expect(parsed.signatureId).toBe('siemgate.test');
     expect(extensionMap(parsed).get('msg')).toBe('Test event from siemgate. Safe to ignore.');
 
-    receiver.respond(() => ({ status: 403, body: '{"message":"token bearer-token-123 revoked"}' }));
+    receiver.respond(() => ({ status: 403, body: '{"message":"token cef-8b2e5d17c4f0 revoked"}' }));
     const denied = await adapter.test();
     expect(denied).toMatchObject({ success: false, httpStatus: 403 });
     expect(denied.message).toMatch(/^Connection test failed: HTTP 403/);

@@ -293,7 +293,7 @@ async function startEntra(): Promise<Entra> {
           }),
         };
       }
-      const token = `token-${entra.issued.length + 1}-${randomBytes(8).toString('hex')}`;
+      const token = `eyJ${entra.issued.length + 1}.${randomBytes(8).toString('hex')}`;
       entra.issued.push(token);
       entra.valid.add(token);
       return { status: 200, body: JSON.stringify({ token_type: 'Bearer', expires_in: entra.expiresIn, ext_expires_in: entra.expiresIn, access_token: token }) };

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
 import { loadSettings } from '../../src/settings.js';
@@ -37,7 +37,7 @@ export interface GqlResponse<T> {
  * (or `dir`'s, to restart on the same data), with the bootstrap admin token {@link ADMIN_TOKEN}.
  * The egress policy allows 127.0.0.1 so that loopback receivers can stand in for SIEMs.
  */
-export async function startTestGateway(options: { dir?: string; env?: Record<string, string>; egress?: EgressPolicy } = {}): Promise<TestGateway> {
+export async function startTestGateway(options: { dir?: string; env?: Record<string, string>; egress?: EgressPolicy; logger?: Logger } = {}): Promise<TestGateway> {
   const dir = options.dir ?? tempDir().dir;
   const env: NodeJS.ProcessEnv = {
     PORT: '0',
@@ -51,7 +51,7 @@ export async function startTestGateway(options: { dir?: string; env?: Record<str
   const settings = loadSettings(env);
   const gateway = await startGateway({
     settings,
-    logger: createLogger({ level: env.SIEMGATE_LOG_LEVEL }),
+    logger: options.logger ?? createLogger({ level: env.SIEMGATE_LOG_LEVEL }),
     egress: options.egress ?? new EgressPolicy({ allow: ['127.0.0.0/8'] }),
   });
   return {
