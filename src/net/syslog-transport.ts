@@ -45,6 +45,9 @@ export const TLS13_CONFIRMATION_WAIT_MS = 1_000;
  * receiver that stops reading holds at most one batch in Node and this many bytes counted as delivered.
  */
 export const MAX_UNACKNOWLEDGED_BYTES = 64 * 1024;
+/** RFC 5246 §6.2: a TLS record carries at most 2^14 plaintext bytes and its ciphertext is at most 2048 bytes longer. */
+const TLS_MAX_RECORD_PLAINTEXT = 16_384;
+const TLS_MAX_RECORD_EXPANSION = 2_048;
 /** First and longest pause between two looks at the unacknowledged bytes of a connection. */
 const ACK_POLL_FIRST_MS = 2;
 const ACK_POLL_MAX_MS = 100;
@@ -527,6 +530,12 @@ class StreamTransport extends BaseTransport {
   private socket: Socket | undefined;
   private info: SyslogConnectionInfo | undefined;
   private alive = false;
+  /**
+   * An upper bound of the current connection's unacknowledged bytes: what the last look found plus everything written
+   * since. While it stays within MAX_UNACKNOWLEDGED_BYTES no look is needed (reading `/proc/net/tcp` costs
+   * milliseconds on hosts with many sockets).
+   */
+  private unacknowledgedAtMost = 0;
 
   connect(options: SyslogSendOptions = {}): Promise<SyslogConnectionInfo> {
     return this.enqueue(() => this.ensureConnected(options.signal));
@@ -578,6 +587,7 @@ class StreamTransport extends BaseTransport {
     this.socket = socket;
     this.info = info;
     this.alive = true;
+    this.unacknowledgedAtMost = 0;
     const markDead = () => {
       if (this.socket === socket) this.alive = false;
     };
@@ -716,6 +726,7 @@ class StreamTransport extends BaseTransport {
         // The bytes are in the kernel now; they count only once the receiving host has acknowledged all but
         // MAX_UNACKNOWLEDGED_BYTES of them (where the platform tells). A receiver that stops reading makes this wait
         // run into the deadline: the batch fails and the connection is destroyed.
+        this.unacknowledgedAtMost += this.wireBytes(payload.length);
         this.awaitAcknowledged(socket, api, () => {
           cleanup();
           api.resolve();
@@ -724,8 +735,18 @@ class StreamTransport extends BaseTransport {
     });
   }
 
+  /** At most how many bytes `plaintext` bytes take on the wire: TLS adds at most 2048 per 16 KiB record (RFC 5246 §6.2.3). */
+  private wireBytes(plaintext: number): number {
+    if (this.options.protocol !== 'TLS') return plaintext;
+    return plaintext + Math.ceil(plaintext / TLS_MAX_RECORD_PLAINTEXT) * TLS_MAX_RECORD_EXPANSION;
+  }
+
   /** Polls the connection's unacknowledged bytes until they are at most {@link MAX_UNACKNOWLEDGED_BYTES}. */
   private awaitAcknowledged(socket: Socket, api: { fail: (e: unknown) => void; isSettled: () => boolean }, done: () => void): void {
+    if (this.unacknowledgedAtMost <= MAX_UNACKNOWLEDGED_BYTES) {
+      done();
+      return;
+    }
     let delay = ACK_POLL_FIRST_MS;
     const poll = () => {
       if (api.isSettled()) return;
@@ -733,6 +754,8 @@ class StreamTransport extends BaseTransport {
         (pending) => {
           if (api.isSettled()) return;
           if (pending === undefined || pending <= MAX_UNACKNOWLEDGED_BYTES) {
+            // Unknown (not Linux): nothing to bound by; the batch counts once the kernel took it.
+            if (this.socket === socket) this.unacknowledgedAtMost = pending ?? 0;
             done();
             return;
           }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { endianness } from 'node:os';
 
 /**
@@ -22,6 +22,8 @@ export interface SocketEndpoints {
 }
 
 const PROC_NET = '/proc/net';
+/** Read size: the kernel returns at most about a page per read anyway. */
+const PROC_READ_BYTES = 64 * 1024;
 const HEX = 16;
 const IPV4_HEX_LENGTH = 8;
 const IPV6_HEX_LENGTH = 32;
@@ -98,11 +100,33 @@ export function txQueueFromProc(text: string, socket: SocketEndpoints): number |
  */
 export async function unacknowledgedBytes(socket: SocketEndpoints, procNet: string = PROC_NET): Promise<number | undefined> {
   const ipv6 = (socket.localAddress ?? '').includes(':');
-  let text: string;
   try {
-    text = await readFile(`${procNet}/${ipv6 ? 'tcp6' : 'tcp'}`, 'latin1');
+    return await scanProcFile(`${procNet}/${ipv6 ? 'tcp6' : 'tcp'}`, (lines) => txQueueFromProc(lines, socket));
   } catch {
     return undefined;
   }
-  return txQueueFromProc(text, socket);
+}
+
+/**
+ * Reads a `/proc` seq file chunk by chunk (the kernel hands out about a page per `read`, walking its socket hash table
+ * as it goes, which takes milliseconds on hosts with a large table) and stops at the first chunk of complete lines in
+ * which `find` finds something, so on average only part of the table is walked.
+ */
+async function scanProcFile<T>(path: string, find: (lines: string) => T | undefined): Promise<T | undefined> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(PROC_READ_BYTES);
+    let partial = '';
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return partial === '' ? undefined : find(partial);
+      const text = partial + buffer.toString('latin1', 0, bytesRead);
+      const end = text.lastIndexOf('\n') + 1;
+      partial = text.slice(end);
+      const found = end > 0 ? find(text.slice(0, end)) : undefined;
+      if (found !== undefined) return found;
+    }
+  } finally {
+    await file.close();
+  }
 }
