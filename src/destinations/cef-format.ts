@@ -1,5 +1,5 @@
 import type { SecurityEvent, Severity } from '../events/security-event.js';
-import { SyslogSeverity } from './syslog-format.js';
+import { controlsAsText, SyslogSeverity } from './syslog-format.js';
 
 /**
  * ArcSight Common Event Format (CEF) version 0:
@@ -10,7 +10,12 @@ import { SyslogSeverity } from './syslog-format.js';
  *   (CRLF, CR or LF) with one space, a lossy but safe choice (the spec defines no newline escape for the header).
  * - extension values: `\` → `\\`, `=` → `\=`, CR → `\r`, LF → `\n`. `|` and spaces need no escaping there.
  * - extension keys are fixed identifiers and are never escaped.
- * So a CEF line never contains a raw CR or LF, and is always exactly one line.
+ * - every other C0 control character (U+0000–U+001F except TAB, and CR/LF where the rules above handle them) and DEL
+ *   (U+007F) becomes the six-character text `\u001b` (lowercase hex) before the escaping above, which then doubles its
+ *   backslash: the line carries `\\u001b`, which a CEF parser reads back as the text `\u001b`. The CEF specification has no
+ *   escape for control characters, so siemgate keeps them visible (an ESC in a prompt is evidence) instead of removing
+ *   them, and never lets one reach a terminal, log viewer or syslog relay raw.
+ * So a CEF line never contains a raw CR, LF or other control character except TAB, and is always exactly one line.
  */
 
 /** The CEF format version written in the `CEF:` prefix. */
@@ -64,27 +69,31 @@ export interface CefFormatOptions {
 }
 
 /**
- * Escapes a CEF header field: line ends (CRLF, CR, LF) become one space each, then `\` → `\\` and `|` → `\|`.
+ * Escapes a CEF header field: line ends (CRLF, CR, LF) become one space each, other control characters the text
+ * `\u001b` ({@link controlsAsText}), then `\` → `\\` and `|` → `\|`.
  *
  * @example
  * ```ts
  * escapeCefHeader('a|b\\c\nd'); // "a\\|b\\\\c d"
+ * escapeCefHeader('\u001b[2J');   // "\\\\u001b[2J"
  * ```
  */
 export function escapeCefHeader(value: string): string {
-  return value.replace(/\r\n|[\r\n]/g, ' ').replace(/[\\|]/g, (ch) => `\\${ch}`);
+  return controlsAsText(value.replace(/\r\n|[\r\n]/g, ' ')).replace(/[\\|]/g, (ch) => `\\${ch}`);
 }
 
 /**
- * Escapes a CEF extension value: `\` → `\\`, `=` → `\=`, CR → `\r`, LF → `\n` (the two-character texts).
+ * Escapes a CEF extension value: other control characters become the text `\u001b` ({@link controlsAsText}), then
+ * `\` → `\\`, `=` → `\=`, CR → `\r`, LF → `\n` (the two-character texts).
  *
  * @example
  * ```ts
  * escapeCefExtension('a=b\\c\r\n'); // "a\\=b\\\\c\\r\\n"
+ * escapeCefExtension('\u001b');       // "\\\\u001b"
  * ```
  */
 export function escapeCefExtension(value: string): string {
-  return value.replace(/[\\=\r\n]/g, (ch) => {
+  return controlsAsText(value).replace(/[\\=\r\n]/g, (ch) => {
     switch (ch) {
       case '\r':
         return '\\r';

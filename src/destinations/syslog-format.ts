@@ -192,19 +192,38 @@ export function toPrintUsAscii(value: string | undefined, maxLength: number): st
   return out;
 }
 
+/** C0 controls except TAB, CR and LF, and DEL: written as `\u001b`-style text (CR and LF have their own rules). */
+const CONTROL_CHARACTERS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
+const HEX = 16;
+const UNICODE_ESCAPE_DIGITS = 4;
+
 /**
- * Replaces CR and LF in a syslog MSG with the two-character texts `\r` and `\n`, so that a message can never
- * become two events at a receiver that splits on line ends (RFC 6587 non-transparent framing, line-based UDP relays).
- * CEF lines never carry raw line ends (CEF escaping already removed them); this is the syslog layer's own guarantee
- * for any other MSG.
+ * Replaces every C0 control character except TAB, CR and LF, and DEL, with the text `\u` + four lowercase hex digits.
+ * Applied to syslog MSGs and, before CEF escaping (which then escapes the backslash), to every CEF field.
  *
  * @example
  * ```ts
- * escapeSyslogNewlines('a\r\nb'); // "a\\r\\nb"
+ * controlsAsText('a\u001b[31mb\u007f'); // "a\\u001b[31mb\\u007f"
+ * ```
+ */
+export function controlsAsText(value: string): string {
+  return value.replace(CONTROL_CHARACTERS, (ch) => `\\u${ch.charCodeAt(0).toString(HEX).padStart(UNICODE_ESCAPE_DIGITS, '0')}`);
+}
+
+/**
+ * Replaces CR and LF in a syslog MSG with the two-character texts `\r` and `\n`, so that a message can never
+ * become two events at a receiver that splits on line ends (RFC 6587 non-transparent framing, line-based UDP relays),
+ * and every other control character except TAB (C0 and DEL) with `\u001b`-style text ({@link controlsAsText}), so
+ * none reaches a receiver, its terminal or its log files raw. CEF lines never carry any of them (CEF escaping already
+ * replaced them); this is the syslog layer's own guarantee for any other MSG.
+ *
+ * @example
+ * ```ts
+ * escapeSyslogNewlines('a\r\nb\u001b'); // "a\\r\\nb\\u001b"
  * ```
  */
 export function escapeSyslogNewlines(message: string): string {
-  return message.replace(/[\r\n]/g, (ch) => (ch === '\r' ? '\\r' : '\\n'));
+  return controlsAsText(message.replace(/[\r\n]/g, (ch) => (ch === '\r' ? '\\r' : '\\n')));
 }
 
 /** The fields of one syslog message. */

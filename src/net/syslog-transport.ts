@@ -4,6 +4,7 @@ import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'n
 import { classifyError, shorten } from '../destinations/http-destination.js';
 import type { DeliveryResult, SyslogProtocol, TlsOptions } from '../destinations/types.js';
 import { EgressDeniedError, type EgressPolicy } from './egress-policy.js';
+import { unacknowledgedBytes, type SocketEndpoints } from './tcp-send-queue.js';
 
 /**
  * Syslog senders over UDP (RFC 5426), TCP with octet counting (RFC 6587 §3.4.1) and TLS (RFC 5425).
@@ -36,6 +37,20 @@ export const KEEPALIVE_INITIAL_DELAY_MS = 30_000;
  * Capped at half the timeout. Servers normally send the ticket within one round trip.
  */
 export const TLS13_CONFIRMATION_WAIT_MS = 1_000;
+/**
+ * TCP/TLS: the most bytes of a connection that may count as delivered before the receiving host's TCP acknowledged
+ * them. A batch resolves only when the kernel's unacknowledged bytes on its connection are at most this (read from
+ * `/proc/net/tcp` on Linux, see `tcp-send-queue.ts`; elsewhere a batch counts once the kernel took it). Besides that,
+ * Node holds at most the one batch being written (sends are serialised and each waits for its write callback), so a
+ * receiver that stops reading holds at most one batch in Node and this many bytes counted as delivered.
+ */
+export const MAX_UNACKNOWLEDGED_BYTES = 64 * 1024;
+/** RFC 5246 §6.2: a TLS record carries at most 2^14 plaintext bytes and its ciphertext is at most 2048 bytes longer. */
+const TLS_MAX_RECORD_PLAINTEXT = 16_384;
+const TLS_MAX_RECORD_EXPANSION = 2_048;
+/** First and longest pause between two looks at the unacknowledged bytes of a connection. */
+const ACK_POLL_FIRST_MS = 2;
+const ACK_POLL_MAX_MS = 100;
 /** RFC 5425 §5.1 requires TLS 1.2 or later (as updated by RFC 9662). */
 const MIN_TLS_VERSION = 'TLSv1.2';
 
@@ -147,6 +162,11 @@ export interface SyslogTransportOptions {
    * @default 8192
    */
   maxDatagramBytes?: number;
+  /**
+   * TCP/TLS only: reads how many bytes of a connection its peer has not acknowledged yet (`undefined`: unknown).
+   * @default {@link unacknowledgedBytes} (Linux `/proc/net/tcp`)
+   */
+  unacknowledgedBytes?: (socket: SocketEndpoints) => Promise<number | undefined>;
   /** UDP only: called for every message that had to be cut. @default none */
   onTruncated?: (info: { originalBytes: number; sentBytes: number }) => void;
 }
@@ -200,8 +220,11 @@ export interface SyslogTransport {
   /** Resolves and connects (TCP/TLS: handshake included) without sending, reusing a live connection. */
   connect(options?: SyslogSendOptions): Promise<SyslogConnectionInfo>;
   /**
-   * Sends messages (no framing in them: the transport frames them). Resolves once TCP/TLS data is flushed to the
-   * operating system or each UDP datagram is handed to it. Neither protocol has an application-level acknowledgement.
+   * Sends messages (no framing in them: the transport frames them). TCP/TLS: resolves once the data left Node for the
+   * operating system and the receiving host's TCP acknowledged all but {@link MAX_UNACKNOWLEDGED_BYTES} of the
+   * connection (where the platform tells); rejects with {@link SyslogErrorCode.TIMEOUT} when that takes longer than
+   * `timeoutMs`, and destroys the connection (the next send opens a fresh one). UDP: resolves once each datagram is
+   * handed to the operating system. Neither protocol has an application-level acknowledgement.
    */
   send(messages: string[], options?: SyslogSendOptions): Promise<SyslogSendReport>;
   /** Flushes and closes the connection; later sends reject with code {@link SyslogErrorCode.CLOSED}. */
@@ -503,9 +526,16 @@ abstract class BaseTransport implements SyslogTransport {
 
 /** TCP and TLS: RFC 6587 octet counting over one persistent connection. */
 class StreamTransport extends BaseTransport {
+  private readonly unacknowledged = this.options.unacknowledgedBytes ?? unacknowledgedBytes;
   private socket: Socket | undefined;
   private info: SyslogConnectionInfo | undefined;
   private alive = false;
+  /**
+   * An upper bound of the current connection's unacknowledged bytes: what the last look found plus everything written
+   * since. While it stays within MAX_UNACKNOWLEDGED_BYTES no look is needed (reading `/proc/net/tcp` costs
+   * milliseconds on hosts with many sockets).
+   */
+  private unacknowledgedAtMost = 0;
 
   connect(options: SyslogSendOptions = {}): Promise<SyslogConnectionInfo> {
     return this.enqueue(() => this.ensureConnected(options.signal));
@@ -557,6 +587,7 @@ class StreamTransport extends BaseTransport {
     this.socket = socket;
     this.info = info;
     this.alive = true;
+    this.unacknowledgedAtMost = 0;
     const markDead = () => {
       if (this.socket === socket) this.alive = false;
     };
@@ -692,10 +723,49 @@ class StreamTransport extends BaseTransport {
           api.fail(err);
           return;
         }
-        cleanup();
-        api.resolve();
+        // The bytes are in the kernel now; they count only once the receiving host has acknowledged all but
+        // MAX_UNACKNOWLEDGED_BYTES of them (where the platform tells). A receiver that stops reading makes this wait
+        // run into the deadline: the batch fails and the connection is destroyed.
+        this.unacknowledgedAtMost += this.wireBytes(payload.length);
+        this.awaitAcknowledged(socket, api, () => {
+          cleanup();
+          api.resolve();
+        });
       });
     });
+  }
+
+  /** At most how many bytes `plaintext` bytes take on the wire: TLS adds at most 2048 per 16 KiB record (RFC 5246 §6.2.3). */
+  private wireBytes(plaintext: number): number {
+    if (this.options.protocol !== 'TLS') return plaintext;
+    return plaintext + Math.ceil(plaintext / TLS_MAX_RECORD_PLAINTEXT) * TLS_MAX_RECORD_EXPANSION;
+  }
+
+  /** Polls the connection's unacknowledged bytes until they are at most {@link MAX_UNACKNOWLEDGED_BYTES}. */
+  private awaitAcknowledged(socket: Socket, api: { fail: (e: unknown) => void; isSettled: () => boolean }, done: () => void): void {
+    if (this.unacknowledgedAtMost <= MAX_UNACKNOWLEDGED_BYTES) {
+      done();
+      return;
+    }
+    let delay = ACK_POLL_FIRST_MS;
+    const poll = () => {
+      if (api.isSettled()) return;
+      this.unacknowledged(socket).then(
+        (pending) => {
+          if (api.isSettled()) return;
+          if (pending === undefined || pending <= MAX_UNACKNOWLEDGED_BYTES) {
+            // Unknown (not Linux): nothing to bound by; the batch counts once the kernel took it.
+            if (this.socket === socket) this.unacknowledgedAtMost = pending ?? 0;
+            done();
+            return;
+          }
+          setTimeout(poll, delay);
+          delay = Math.min(delay * 2, ACK_POLL_MAX_MS);
+        },
+        (err: unknown) => api.fail(err),
+      );
+    };
+    poll();
   }
 }
 

@@ -31,6 +31,7 @@ const HOSTILE = {
   octetCount: '42 <13>1 - - - - - - smuggled frame',
   unicode: 'ünïcödé 🔥 \u2028 line-sep \u0085 nel \u200b zwsp \u202e rtl \ufeff bom',
   mixed: '|\\=\r\n=|\\',
+  controls: 'esc \u001b[31mred\u001b[0m vt \u000b ff \u000c bel \u001b]0;title\u0007 bs \u0008 del \u007f tab \t',
 } as const;
 
 interface Expectation {
@@ -42,7 +43,9 @@ interface Expectation {
   ext: Record<string, string>;
 }
 
-const headerForm = (v: string) => v.replace(/\r\n|[\r\n]/g, ' ');
+/** Documented: control characters other than TAB (and CR/LF, escaped as \r/\n in values) and DEL become `\u001b`-style text. */
+const controlText = (v: string) => v.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const headerForm = (v: string) => controlText(v.replace(/\r\n|[\r\n]/g, ' '));
 
 /** One event per hostile value, with that value in header fields (name, first rule id) and in extension fields. */
 function hostileEvents(): { events: Record<string, unknown>[]; expected: Map<string, Expectation> } {
@@ -71,19 +74,21 @@ function hostileEvents(): { events: Record<string, unknown>[]; expected: Map<str
       id,
       name: headerForm(value),
       signatureId: headerForm(`rule ${value}`),
-      ext: {
-        externalId: id,
-        src: `inst ${value}`,
-        suser: `agent ${value}`,
-        cs1: value,
-        cs2: `rule ${value},second|rule`,
-        cs3: `${value},f=2`,
-        cs5: `mssp ${value}`,
-        cs6: CUSTOMER,
-        cn1: '42',
-        outcome: value.slice(0, 64),
-        msg: `msg ${value}`,
-      },
+      ext: Object.fromEntries(
+        Object.entries({
+          externalId: id,
+          src: `inst ${value}`,
+          suser: `agent ${value}`,
+          cs1: value,
+          cs2: `rule ${value},second|rule`,
+          cs3: `${value},f=2`,
+          cs5: `mssp ${value}`,
+          cs6: CUSTOMER,
+          cn1: '42',
+          outcome: value.slice(0, 64),
+          msg: `msg ${value}`,
+        }).map(([k, v]) => [k, controlText(v)]),
+      ),
     });
   }
   return { events, expected };
@@ -159,6 +164,7 @@ describe('CEF and syslog injection', () => {
     for (const frame of rx.frames) {
       const text = frame.bytes.toString('utf8');
       expect(frame.bytes.includes(0x0a) || frame.bytes.includes(0x0d), `${where}: raw CR/LF in a frame: ${JSON.stringify(text.slice(0, 200))}`).toBe(false);
+      expect([...frame.bytes].filter((b) => (b < 0x20 && b !== 0x09) || b === 0x7f), `${where}: raw control bytes in a frame`).toEqual([]);
       let cef: CefRecord;
       try {
         // For RFC 3164 the default (parseRfc5424Message) would throw; each receiver gets the format it was configured with.
@@ -184,6 +190,7 @@ describe('CEF and syslog injection', () => {
       // A line is one record: split on LF only, and nothing may hide a CR.
       for (const line of body.slice(0, -1).split('\n')) {
         expect(line.includes('\r'), `raw CR in a line: ${JSON.stringify(line.slice(0, 200))}`).toBe(false);
+        expect(/[\x00-\x08\x0b-\x1f\x7f]/.test(line), `raw control character in a line: ${JSON.stringify(line.slice(0, 200))}`).toBe(false);
         lines.push(line);
       }
     }

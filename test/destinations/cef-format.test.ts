@@ -29,8 +29,13 @@ function docEvent(): SecurityEvent {
 }
 
 /** CEF header rule (spec: no multi-line header fields; siemgate's documented choice: each line end → one space). */
+/** The documented rule for control characters other than TAB, CR and LF, and DEL: the text `\u` + 4 lowercase hex digits. */
+function controlText(value: string): string {
+  return value.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function expectedHeaderValue(value: string): string {
-  return value.replace(/\r\n|\r|\n/g, ' ');
+  return controlText(value.replace(/\r\n|\r|\n/g, ' '));
 }
 
 describe('formatCef: product documentation mapping', () => {
@@ -151,6 +156,16 @@ describe('CEF escaping (ArcSight CEF implementation standard)', () => {
     expect(escapeCefExtension('\\=')).toBe('\\\\\\=');
   });
 
+  it('writes control characters other than TAB (and CR/LF in extensions) as \\u001b-style text, in the header too', () => {
+    expect(escapeCefExtension('a\u001b[31mred\u0007\u0000\u000b\u000c\u007f\tb')).toBe('a\\\\u001b[31mred\\\\u0007\\\\u0000\\\\u000b\\\\u000c\\\\u007f\tb');
+    expect(escapeCefHeader('x\u001b[2J\r\ny\u0008')).toBe('x\\\\u001b[2J y\\\\u0008');
+    const line = formatCef({ ...docEvent(), name: 'n\u001b]0;pwned\u0007', data: { message: 'm\u001b[1m\u000b' } }, HEADER);
+    expect(line).not.toMatch(/[\x00-\x08\x0a-\x1f\x7f]/);
+    const parsed = parseCefLine(line);
+    expect(parsed.name).toBe('n\\u001b]0;pwned\\u0007');
+    expect(extensionMap(parsed).get('msg')).toBe('m\\u001b[1m\\u000b');
+  });
+
   it('writes a hostile header and extension that a spec parser reads back', () => {
     const event: SecurityEvent = {
       id: 'id=1|2',
@@ -268,7 +283,7 @@ describe('formatCef properties', () => {
         const want = new Map<string, string>();
         for (const [k, v] of Object.entries(expected)) {
           if (v === undefined) continue;
-          want.set(k, v);
+          want.set(k, controlText(v));
           if (labels[k]) want.set(`${k}Label`, labels[k]);
         }
         expect(extensionMap(parsed)).toEqual(want);

@@ -1,4 +1,5 @@
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type TlsOptions as NodeTlsServerOptions } from 'node:tls';
 
@@ -28,6 +29,18 @@ export interface SyslogReceiver {
   /** Destroys every open connection (the server keeps listening). */
   dropConnections(): void;
   close(): Promise<void>;
+}
+
+/** A TCP/TLS receiver that can be told to stop and start reading. */
+export interface StreamReceiver extends SyslogReceiver {
+  /** Starts reading every connection, present and future (a "blackhole" receiver reads nothing until then). */
+  resume(): void;
+  /**
+   * Linux: bytes the receiving host took on this receiver's connections (IPv4), summed: what the receiver process read
+   * from its sockets (`bytesRead`, also while paused: Node reads ahead up to one chunk) plus what its kernel holds unread
+   * (`rx_queue` of `/proc/net/tcp`, proc(5)). Undefined where `/proc/net/tcp` is not available.
+   */
+  bytesReceived(): number | undefined;
 }
 
 function waiterSet(frames: ReceivedFrame[]) {
@@ -105,19 +118,24 @@ function octetCountingParser(onFrame: (bytes: Buffer) => void, onError: (e: stri
   };
 }
 
-/** Starts a TCP (or, with `tls`, TLS) syslog receiver that parses octet-counted frames. */
-export async function startStreamReceiver(tls?: NodeTlsServerOptions): Promise<SyslogReceiver> {
+/**
+ * Starts a TCP (or, with `tls`, TLS) syslog receiver that parses octet-counted frames. With `blackhole`, it accepts
+ * connections (and completes TLS handshakes) but reads nothing from them until `resume()`.
+ */
+export async function startStreamReceiver(tls?: NodeTlsServerOptions, options: { blackhole?: boolean } = {}): Promise<StreamReceiver> {
   const frames: ReceivedFrame[] = [];
   const errors: string[] = [];
   const sockets = new Set<Socket>();
   const tlsSessions: SyslogReceiver['tlsSessions'] = [];
   const waiters = waiterSet(frames);
   let connections = 0;
+  let reading = !options.blackhole;
 
   const onSocket = (socket: Socket) => {
     connections++;
     const number = connections;
     sockets.add(socket);
+    if (!reading) socket.pause();
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     if (tls) {
@@ -156,6 +174,30 @@ export async function startStreamReceiver(tls?: NodeTlsServerOptions): Promise<S
     waitForFrames: waiters.wait,
     dropConnections() {
       for (const s of sockets) s.destroy();
+    },
+    resume() {
+      reading = true;
+      for (const s of sockets) s.resume();
+    },
+    bytesReceived() {
+      let text: string;
+      try {
+        text = readFileSync('/proc/net/tcp', 'latin1');
+      } catch {
+        return undefined;
+      }
+      // Lines: `sl local_address rem_address st tx_queue:rx_queue ...`, addresses as HEXADDR:HEXPORT.
+      const remotePorts = new Set([...sockets].map((s) => s.remotePort));
+      let total = 0;
+      for (const s of sockets) total += s.bytesRead;
+      for (const line of text.split('\n').slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        if (fields.length < 5) continue;
+        const localPort = Number.parseInt(fields[1]!.split(':')[1]!, 16);
+        const remotePort = Number.parseInt(fields[2]!.split(':')[1]!, 16);
+        if (localPort === port && remotePorts.has(remotePort)) total += Number.parseInt(fields[4]!.split(':')[1]!, 16);
+      }
+      return total;
     },
     close() {
       for (const s of sockets) s.destroy();
