@@ -11,6 +11,7 @@ import { SecretBox } from './crypto/secret-box.js';
 import { DeliveryEngine } from './delivery/delivery-engine.js';
 import { IntegrationTester } from './delivery/integration-tester.js';
 import { INGEST_PATH, IngestGate, handleIngest } from './http/ingest-endpoint.js';
+import { handleSettingsApi, isSettingsApiPath } from './http/settings-api.js';
 import { ErrorCode } from './errors.js';
 import { PayloadTooLargeError, readBody, sendJson } from './http/read-body.js';
 import { createLogger, type Logger } from './logger.js';
@@ -97,7 +98,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const ingestGate = new IngestGate(settings.ingestConcurrency);
 
   const server = createServer((req, res) => {
-    handleHttp(req, res, { yoga, store, settings, log, ingestGate }).catch((error: unknown) => {
+    handleHttp(req, res, { yoga, store, settings, log, ingestGate, services }).catch((error: unknown) => {
       log.error({ err: error }, 'unhandled error in HTTP handler');
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error.' }] });
       else res.destroy();
@@ -235,7 +236,7 @@ function serveGraphQLOverWebSocket(wsServer: WebSocketServer, yoga: YogaServerIn
 async function handleHttp(
   req: IncomingMessage,
   res: ServerResponse,
-  { yoga, store, settings, log, ingestGate }: { yoga: YogaServerInstance<ServerContext, GatewayContext>; store: Store; settings: Settings; log: Logger; ingestGate: IngestGate },
+  { yoga, store, settings, log, ingestGate, services }: { yoga: YogaServerInstance<ServerContext, GatewayContext>; store: Store; settings: Settings; log: Logger; ingestGate: IngestGate; services: GatewayServices },
 ) {
   const url = new URL(req.url ?? '/', 'http://gateway');
   if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -251,6 +252,7 @@ async function handleHttp(
   if (url.pathname === INGEST_PATH) {
     return handleIngest(req, res, { store, log, maxBodyBytes: settings.maxIngestBytes, maxEvents: settings.maxIngestEvents, gate: ingestGate });
   }
+  if (isSettingsApiPath(url.pathname)) return handleSettingsApi(req, res, { services, log, maxBodyBytes: settings.maxBodyBytes });
   if (url.pathname !== GRAPHQL_PATH) return sendJson(res, 404, { error: 'not found' });
 
   let body: Buffer | undefined;
