@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ROLES, type Role } from './auth/api-token.js';
 import { SecretBox } from './crypto/secret-box.js';
+import { customerCommand } from './cli/customer-siem.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './logger.js';
 import { SettingsError, loadSettings, resolveSecretKey, type Settings } from './settings.js';
@@ -27,6 +28,8 @@ const USAGE = `Usage:
                                                     create an API key (and the organisation if new); prints the token last
   siemgate keys list --org <slug>                   list an organisation's API keys
   siemgate keys revoke <id>                         revoke an API key
+  siemgate customer siem configure|test|show|disable|enable|list …
+                                                    per-customer SIEM integrations of a running gateway (siemgate customer --help)
 
 Settings (environment): PORT, SIEMGATE_DB, SIEMGATE_SECRET_KEY, SIEMGATE_BOOTSTRAP_TOKEN, SIEMGATE_GRAPHIQL,
 SIEMGATE_EGRESS_ALLOW, SIEMGATE_EGRESS_DENY_PRIVATE, SIEMGATE_MAX_BODY_BYTES, SIEMGATE_LOG_LEVEL.`;
@@ -43,6 +46,7 @@ class UsageError extends Error {}
  */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'customer') return customerCommand(rest, env); // a client of a running gateway: no local settings
   try {
     const settings = loadSettings(env);
     switch (command) {
