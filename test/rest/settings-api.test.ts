@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEntries, dataOf, startHecReceiver, startSyslogTcpReceiver, testEventRequests } from '../support/api.js';
-import { ingest, waitFor } from '../support/delivery.js';
+import { STATUS_SUBSCRIPTION, connectWs, ingest, untilStatusSubscribed, waitFor } from '../support/delivery.js';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startHttpReceiver } from '../support/http-receiver.js';
 import { SHARED_KEY, WORKSPACE_ID, arxSignature, keyFor, rest, startDataCollector } from './rest-support.js';
@@ -194,6 +194,21 @@ describe('each documented answer', () => {
     expect(audit.every((e) => e.actorName === 'bootstrap')).toBe(true);
     expect(JSON.stringify(audit)).not.toMatch(/your-hec-token|rotated-token/);
     expect(JSON.stringify(audit)).toContain('[REDACTED]');
+  });
+
+  it('a REST change reaches live status subscribers as a GraphQL change does (siemIntegrationStatus)', async () => {
+    const { body } = await splunkBody();
+    const created = (await rest(g, 'POST', BASE, body)).json;
+    const ws = connectWs(g.url);
+    try {
+      const sub = ws.subscribe(STATUS_SUBSCRIPTION, { id: created.id }, 'siemIntegrationStatus');
+      await untilStatusSubscribed(g, sub, created.id);
+      await rest(g, 'PUT', `${BASE}/${created.id}`, { enabled: false });
+      const value = await sub.waitForValue((v: any) => v.id === created.id && v.enabled === false);
+      expect(value).toMatchObject({ health: 'DISABLED' });
+    } finally {
+      await ws.dispose();
+    }
   });
 
   it('crowdstrike, arcsight and cef are created with their own snake_case fields', async () => {
