@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ROLES, type Role } from './auth/api-token.js';
 import { SecretBox } from './crypto/secret-box.js';
+import { customerCommand } from './cli/customer-siem.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './logger.js';
 import { SettingsError, loadSettings, resolveSecretKey, settingsHelp, type Settings } from './settings.js';
@@ -31,6 +32,8 @@ const USAGE = `Usage:
                                                     create an API key (and the organisation if new); prints the token last
   siemgate keys list --org <slug>                   list an organisation's API keys
   siemgate keys revoke <id>                         revoke an API key
+  siemgate customer siem configure|test|show|disable|enable|list …
+                                                    per-customer SIEM integrations of a running gateway (siemgate customer --help)
   siemgate --version                                print the version
   siemgate --help                                   print this help
 
@@ -56,6 +59,7 @@ class DataError extends Error {}
  */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'customer') return customerCommand(rest, env); // a client of a running gateway: no local settings
   try {
     // Help and version need no settings: they work even when a setting is bad.
     switch (command) {

@@ -15,6 +15,7 @@ import { DeliveryEngine } from './delivery/delivery-engine.js';
 import { IntegrationTester } from './delivery/integration-tester.js';
 import { INGEST_PATH, handleIngest } from './http/ingest-endpoint.js';
 import { IngestAdmission } from './http/ingest-admission.js';
+import { handleSettingsApi, isSettingsApiPath } from './http/settings-api.js';
 import { ErrorCode } from './errors.js';
 import { PayloadTooLargeError, readBody, sendJson } from './http/read-body.js';
 import { createLogger, type Logger } from './logger.js';
@@ -121,7 +122,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const yoga = createGraphQLServer({ settings, log, services, metrics, revocations });
 
   const server = createServer((req, res) => {
-    handleHttp(req, res, { yoga, store, settings, log, ingestAdmission, metrics }).catch((error: unknown) => {
+    handleHttp(req, res, { yoga, store, settings, log, ingestAdmission, metrics, services }).catch((error: unknown) => {
       log.error({ err: error }, 'unhandled error in HTTP handler');
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error.' }] });
       else res.destroy();
@@ -320,7 +321,7 @@ function serveGraphQLOverWebSocket(
 async function handleHttp(
   req: IncomingMessage,
   res: ServerResponse,
-  { yoga, store, settings, log, ingestAdmission, metrics }: { yoga: YogaServerInstance<ServerContext, GatewayContext>; store: Store; settings: Settings; log: Logger; ingestAdmission: IngestAdmission; metrics?: GatewayMetrics },
+  { yoga, store, settings, log, ingestAdmission, metrics, services }: { yoga: YogaServerInstance<ServerContext, GatewayContext>; store: Store; settings: Settings; log: Logger; ingestAdmission: IngestAdmission; metrics?: GatewayMetrics; services: GatewayServices },
 ) {
   const url = new URL(req.url ?? '/', 'http://gateway');
   if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -338,6 +339,7 @@ async function handleHttp(
     metrics?.observeIngest(req, res);
     return handleIngest(req, res, { store, log, admission: ingestAdmission });
   }
+  if (isSettingsApiPath(url.pathname)) return handleSettingsApi(req, res, { services, log, maxBodyBytes: settings.maxBodyBytes });
   if (url.pathname !== GRAPHQL_PATH) return sendJson(res, 404, { error: 'not found' });
 
   let body: Buffer | undefined;

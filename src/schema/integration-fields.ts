@@ -1,5 +1,5 @@
 import { Kind } from 'graphql';
-import type { RoutingFilter } from '../delivery/routing.js';
+import { integrationService } from '../service/integration-service.js';
 import type { UpdateIntegrationInput } from '../store/tenant-store.js';
 import { builder } from './builder.js';
 import { CreateSiemIntegrationInput, UpdateSiemIntegrationInput, oneOfMember } from './integration-inputs.js';
@@ -25,13 +25,6 @@ const SiemTestResultRef = builder
 /** GraphQL passes explicit nulls; for these fields null means "leave unchanged", except customerId where it clears. */
 const definedOrUndefined = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
-function cleanFilter(filter: { minSeverity?: string | null; eventTypes?: string[] | null }): RoutingFilter | null {
-  const out: RoutingFilter = {};
-  if (filter.minSeverity) out.minSeverity = filter.minSeverity as RoutingFilter['minSeverity'];
-  if (filter.eventTypes?.length) out.eventTypes = filter.eventTypes;
-  return Object.keys(out).length ? out : null;
-}
-
 builder.queryFields((t) => ({
   siemIntegrations: t.field({
     type: [SiemIntegrationRef],
@@ -45,7 +38,7 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx, info) => {
       const wantsStats = info.fieldNodes.some((n) => n.selectionSet?.selections.some((s) => s.kind === Kind.FIELD && s.name.value === 'stats'));
       const [list, counters] = await Promise.all([
-        ctx.tenant.listIntegrations({
+        integrationService(ctx.services).list(ctx.principal, {
           type: definedOrUndefined(args.type),
           enabled: definedOrUndefined(args.enabled),
           customerId: definedOrUndefined(args.customerId),
@@ -60,7 +53,7 @@ builder.queryFields((t) => ({
     type: SiemIntegrationRef,
     authScopes: { reader: true },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.tenant.getIntegration(String(args.id)),
+    resolve: (_root, args, ctx) => integrationService(ctx.services).get(ctx.principal, String(args.id)),
   }),
 }));
 
@@ -71,7 +64,8 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateSiemIntegrationInput, required: true }) },
     resolve: (_root, { input }, ctx) => {
       const [type, config] = oneOfMember(input.config as Record<string, unknown>);
-      return ctx.tenant.createIntegration(
+      return integrationService(ctx.services).create(
+        ctx.principal,
         {
           name: input.name,
           type,
@@ -79,9 +73,8 @@ builder.mutationFields((t) => ({
           enabled: definedOrUndefined(input.enabled),
           customerId: input.customerId ?? null,
           batching: input.batching ?? undefined,
-          filter: input.filter ? cleanFilter(input.filter) : null,
+          filter: input.filter as never,
         },
-        ctx.actor,
       );
     },
   }),
@@ -99,13 +92,13 @@ builder.mutationFields((t) => ({
           ? Object.fromEntries(Object.entries(input.batching).filter(([, v]) => v !== null && v !== undefined))
           : undefined,
       };
-      if (input.filter !== undefined) patch.filter = input.filter === null ? null : cleanFilter(input.filter);
+      if (input.filter !== undefined) patch.filter = input.filter as never;
       if (input.config) {
         const [type, config] = oneOfMember(input.config as Record<string, unknown>);
         patch.type = type;
         patch.config = config;
       }
-      return ctx.tenant.updateIntegration(String(id), patch, ctx.actor);
+      return integrationService(ctx.services).update(ctx.principal, String(id), patch);
     },
   }),
   deleteSiemIntegration: t.field({
@@ -113,13 +106,13 @@ builder.mutationFields((t) => ({
     authScopes: { admin: true },
     description: 'Deletes the integration; returns its id.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, ctx) => ctx.tenant.deleteIntegration(String(id), ctx.actor),
+    resolve: (_root, { id }, ctx) => integrationService(ctx.services).delete(ctx.principal, String(id)),
   }),
   testSiemIntegration: t.field({
     type: SiemTestResultRef,
     authScopes: { admin: true },
     description: 'Sends one real, clearly marked test event and records the outcome in error tracking.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, ctx) => ctx.services.tester.test(ctx.tenant, String(id)),
+    resolve: (_root, { id }, ctx) => integrationService(ctx.services).test(ctx.principal, String(id)),
   }),
 }));

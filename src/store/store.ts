@@ -25,13 +25,13 @@ export interface Principal {
 /** The organisation created on first start. */
 export const DEFAULT_ORGANIZATION_SLUG = 'default';
 
-const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const SLUG = /^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$/;
 
-/** A slug that is not lowercase letters, digits and inner dashes (1..63). */
+/** A slug that is not lowercase letters, digits and inner dashes or underscores (1..63), e.g. `mssp_partner`. */
 export class InvalidSlugError extends Error {
   readonly code = 'SIEMGATE_INVALID_SLUG';
   constructor(slug: string) {
-    super(`organisation slug ${JSON.stringify(slug)} must be 1 to 63 lowercase letters, digits or inner dashes`);
+    super(`organisation slug ${JSON.stringify(slug)} must be 1 to 63 lowercase letters, digits or inner dashes or underscores`);
     this.name = 'InvalidSlugError';
   }
 }
