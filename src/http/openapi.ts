@@ -201,7 +201,7 @@ function schemas(): Record<string, JsonSchema> {
         customer_id: NULLABLE_STRING,
         config: ref(`${name}Config`),
         batching: ref('Batching'),
-        health: { type: 'string', enum: ['healthy', 'degraded', 'failing', 'disabled'], description: 'healthy: no failure since the last success; degraded: 1–2 consecutive failures; failing: 3 or more.' },
+        health: { type: 'string', enum: ['unknown', 'healthy', 'degraded', 'failing', 'disabled'], description: 'unknown: nothing tried yet (no delivery, no connection test); healthy: no failure since the last success; degraded: 1–2 consecutive failures; failing: 3 or more.' },
         error_count: { type: 'integer', minimum: 0, description: 'Consecutive delivery failures; reset to 0 by any success.' },
         last_error: { ...NULLABLE_STRING, description: 'Error of the most recent failure; cleared by a success. Never a secret.' },
         last_error_at: { anyOf: [DATE_TIME, { type: 'null' }] },

@@ -103,7 +103,7 @@ export interface RestIntegration {
   customer_id: string | null;
   config: Record<string, unknown>;
   batching: { batch_size: number; flush_interval_seconds: number; retry_count: number; timeout_seconds: number };
-  health: 'healthy' | 'degraded' | 'failing' | 'disabled';
+  health: 'unknown' | 'healthy' | 'degraded' | 'failing' | 'disabled';
   error_count: number;
   last_error: string | null;
   last_error_at: string | null;

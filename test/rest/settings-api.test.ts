@@ -72,7 +72,7 @@ describe('the documented examples, posted as written', () => {
       expect(answer.status, answer.text).toBe(201);
       expect(answer.headers.get('location')).toBe(`${BASE}/${answer.json.id}`);
       for (const secret of ['your-hec-token', SHARED_KEY, 'your-hmac-secret', 'custom-value']) expect(answer.text).not.toContain(secret);
-      expect(answer.json).toMatchObject({ enabled: true, error_count: 0, last_error: null, last_event_at: null, customer_id: null, health: 'healthy' });
+      expect(answer.json).toMatchObject({ enabled: true, error_count: 0, last_error: null, last_event_at: null, customer_id: null, health: 'unknown' });
       expect(Date.parse(answer.json.created_at)).not.toBeNaN();
       expect(answer.json.updated_at).toBe(answer.json.created_at);
     }
