@@ -168,6 +168,8 @@ export class HttpDestination {
       }
       return { status: res.statusCode, headers: flat, body: text, latencyMs: Math.round(performance.now() - started) };
     } catch (err) {
+      // A connect that never succeeded reads the same whether or not the overall deadline passed meanwhile (no scan oracle).
+      if (err instanceof ConnectFailedError && !spec.signal?.aborted) throw err;
       if (controller.signal.aborted) throw controller.signal.reason;
       throw err;
     } finally {
