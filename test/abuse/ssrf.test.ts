@@ -156,6 +156,8 @@ describe('SSRF targets under the production egress policy', () => {
     // The last error is the connection test's or, when a delivery attempt came after it, that attempt's.
     expect(status.lastError!.endsWith(res.data.testSiemIntegration.steps.find((s: { ok: boolean }) => !s.ok).detail)).toBe(true);
     trapsUntouched();
+    // Keep the gateway light for the next case (every integration runs a delivery worker).
+    expect((await g.gql('mutation($id: ID!) { deleteSiemIntegration(id: $id) }', { id })).errors).toBeUndefined();
   });
 
   it('delivery itself is refused too: events routed to a loopback SIEM stay queued and never reach it', async () => {
@@ -289,6 +291,8 @@ describe('a redirect from an allowed SIEM', () => {
     expect(result.success).toBe(false);
     expect(result.httpStatus).toBe(status);
     expect(result.message).toMatch(/redirect.*not followed/i);
+    // Earlier integrations would deliver this one's audit events to the same receiver and skew the next count.
+    expect((await rg.gql('mutation($id: ID!) { deleteSiemIntegration(id: $id) }', { id: created.data.createSiemIntegration.id })).errors).toBeUndefined();
   });
 
   it('keeps redirected deliveries queued (never dead-lettered, never followed)', async () => {
