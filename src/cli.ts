@@ -4,6 +4,7 @@ import { SecretBox } from './crypto/secret-box.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './logger.js';
 import { SettingsError, loadSettings, resolveSecretKey, type Settings } from './settings.js';
+import { DatabaseLockedError, acquireDatabaseLock } from './store/database-lock.js';
 import { migrateToLatest, openSqliteDatabase } from './store/sqlite-database.js';
 import { InvalidSlugError, Store } from './store/store.js';
 import { RecordNotFoundError } from './store/store-errors.js';
@@ -78,6 +79,23 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 }
 
 async function serve(settings: Settings): Promise<number> {
+  // One writer per database file: a second `serve` exits 78 with one line naming the file and the holder.
+  let lock: ReturnType<typeof acquireDatabaseLock>;
+  try {
+    lock = acquireDatabaseLock(settings.databasePath);
+  } catch (error) {
+    if (!(error instanceof DatabaseLockedError)) throw error;
+    console.error(`siemgate: ${error.message}`);
+    return ExitCode.CONFIG;
+  }
+  try {
+    return await serveLocked(settings);
+  } finally {
+    lock.release();
+  }
+}
+
+async function serveLocked(settings: Settings): Promise<number> {
   const log = createLogger({ level: settings.logLevel });
   const gateway = await startGateway({ settings, logger: log });
   console.log(`siemgate listening on ${gateway.url}/graphql${settings.graphiql ? ' (GraphiQL on)' : ''}`);

@@ -163,7 +163,7 @@ export function resolveSecretKey(settings: Pick<Settings, 'secretKey' | 'databas
     if (key.length !== SECRET_KEY_BYTES) throw new SettingsError('SIEMGATE_SECRET_KEY', `key file ${path} does not hold ${SECRET_KEY_BYTES} base64 bytes`);
     return { key, source: 'file', path, generated: false };
   }
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const key = randomBytes(SECRET_KEY_BYTES);
   writeFileSync(path, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   chmodSync(path, 0o600);
