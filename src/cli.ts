@@ -6,6 +6,7 @@ import { customerCommand } from './cli/customer-siem.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './logger.js';
 import { SettingsError, loadSettings, resolveSecretKey, settingsHelp, type Settings } from './settings.js';
+import { DatabaseLockedError, acquireDatabaseLock } from './store/database-lock.js';
 import { migrateToLatest, openSqliteDatabase } from './store/sqlite-database.js';
 import { InvalidSlugError, Store } from './store/store.js';
 import { RecordNotFoundError } from './store/store-errors.js';
@@ -125,6 +126,23 @@ function listenProblem(error: unknown, settings: Settings): string | undefined {
 }
 
 async function serve(settings: Settings): Promise<number> {
+  // One writer per database file: a second `serve` exits 78 with one line naming the file and the holder.
+  let lock: ReturnType<typeof acquireDatabaseLock>;
+  try {
+    lock = acquireDatabaseLock(settings.databasePath);
+  } catch (error) {
+    if (!(error instanceof DatabaseLockedError)) throw error;
+    console.error(`siemgate: ${error.message}`);
+    return ExitCode.CONFIG;
+  }
+  try {
+    return await serveLocked(settings);
+  } finally {
+    lock.release();
+  }
+}
+
+async function serveLocked(settings: Settings): Promise<number> {
   const log = createLogger({ level: settings.logLevel });
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {

@@ -425,7 +425,7 @@ export function resolveSecretKey(
   if (options.create === false) {
     throw new SettingsError('SIEMGATE_SECRET_KEY', `not set, and there is no key file at ${path}: set it to the key \`siemgate serve\` uses`);
   }
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const key = randomBytes(SECRET_KEY_BYTES);
   writeFileSync(path, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   chmodSync(path, 0o600);

@@ -2,7 +2,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { createTestEvent } from '../events/security-event.js';
-import { EgressDeniedError, type EgressPolicy } from '../net/egress-policy.js';
+import { ConnectFailedError, EgressDeniedError, connectFailureMessage, type EgressPolicy } from '../net/egress-policy.js';
 import { createHttpDispatcher } from '../net/http-client.js';
 import { createSecretScrubber, MAX_ERROR_TEXT_CHARS, shorten, type SecretScrubber } from '../secrets/scrub-secrets.js';
 import type { ConnectionTestResult, DeliveryResult, SiemAdapter, TestStep, TlsOptions } from './types.js';
@@ -173,6 +173,8 @@ export class HttpDestination {
       }
       return { status: res.statusCode, headers: flat, body: text, latencyMs: Math.round(performance.now() - started) };
     } catch (err) {
+      // A connect that never succeeded reads the same whether or not the overall deadline passed meanwhile (no scan oracle).
+      if (err instanceof ConnectFailedError && !spec.signal?.aborted) throw err;
       if (controller.signal.aborted) throw controller.signal.reason;
       throw scrubErrorMessages(err, this.scrubber());
     } finally {
@@ -378,8 +380,9 @@ function target(err: { address?: string; port?: number }): string {
 
 /**
  * Maps a thrown error to a DeliveryResult: timeout/abort → 'timeout'; refused/reset/DNS/TLS/egress → 'network' with a clear
- * message ("connection refused to 127.0.0.1:9", "DNS lookup failed for x.invalid (ENOTFOUND)",
- * "TLS: unable to verify the first certificate", "egress refused: 127.0.0.1 is loopback ..."). Never includes a secret or a URL query.
+ * message ("DNS lookup failed for x.invalid (ENOTFOUND)",
+ * "TLS: unable to verify the first certificate"; refused by policy, refused, unreachable or connect timeout alike:
+ * "could not connect to 127.0.0.1:9"). Never includes a secret or a URL query.
  *
  * @example
  * ```ts
@@ -388,7 +391,8 @@ function target(err: { address?: string; port?: number }): string {
  */
 export function classifyError(error: unknown, latencyMs: number, recordCount: number): DeliveryResult {
   const base = { ok: false as const, latencyMs: Math.round(latencyMs), recordCount };
-  if (error instanceof EgressDeniedError) return { ...base, kind: 'network', message: error.message };
+  if (error instanceof ConnectFailedError) return { ...base, kind: 'network', message: error.message };
+  if (error instanceof EgressDeniedError) return { ...base, kind: 'network', message: connectFailureMessage(error.host, error.port) };
   const err = innermost(error);
   const code = err.code;
   const rawMessage = scrubUrls(err.message ?? String(err));

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import type { TlsOptions } from '../destinations/types.js';
-import type { EgressPolicy } from './egress-policy.js';
+import type { ConnectFailedError, EgressPolicy } from './egress-policy.js';
 
 /** Default number of pooled connections per origin. */
 export const DEFAULT_CONNECTIONS_PER_ORIGIN = 8;
@@ -30,6 +30,10 @@ function unbracket(host: string): string {
  *
  * TLS: the certificate is verified against the original host name (sent as SNI), not against the IP connected to.
  *
+ * Connect failures: a target refused by the policy, a refused, unreachable or timed-out connection all reject with the same
+ * {@link ConnectFailedError} "could not connect to host:port" (host as written in the URL), so an admin cannot tell them
+ * apart (no port scanning of private ranges through the API); the policy logs the cause. DNS and TLS errors pass as they are.
+ *
  * @example
  * ```ts
  * const dispatcher = createHttpDispatcher({ egress: EgressPolicy.fromEnv(process.env), timeoutMs: 10_000 });
@@ -51,13 +55,19 @@ export function createHttpDispatcher(options: HttpClientOptions): Dispatcher {
     const name = unbracket(connectOptions.hostname);
     const defaultPort = connectOptions.protocol === 'https:' ? DEFAULT_HTTPS_PORT : DEFAULT_HTTP_PORT;
     const port = connectOptions.port ? Number(connectOptions.port) : defaultPort;
+    // A policy refusal, a refused, unreachable or timed-out connection all fail with the same ConnectFailedError
+    // ("could not connect to host:port"); the cause goes to the policy's log only.
+    const fail = (err: unknown) => callback(options.egress.connectFailure(name, port, err), null);
     options.egress.resolve(name, port).then(
       ({ address }) => {
         // SNI must be a DNS name: for IP literals leave it unset (Node then verifies the certificate against the IP).
         const servername = isIP(name) === 0 ? (connectOptions.servername ?? name) : undefined;
-        connector({ ...connectOptions, hostname: address, port: String(port), servername }, callback);
+        connector({ ...connectOptions, hostname: address, port: String(port), servername }, (err, socket) => {
+          if (err) fail(err);
+          else callback(null, socket);
+        });
       },
-      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err)), null),
+      fail,
     );
   };
 

@@ -3,7 +3,7 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { classifyError, shorten } from '../destinations/http-destination.js';
 import type { DeliveryResult, SyslogProtocol, TlsOptions } from '../destinations/types.js';
-import { EgressDeniedError, type EgressPolicy } from './egress-policy.js';
+import { EgressDeniedError, connectFailureMessage, type EgressPolicy } from './egress-policy.js';
 import { unacknowledgedBytes, type SocketEndpoints } from './tcp-send-queue.js';
 
 /**
@@ -329,9 +329,24 @@ interface ErrorContext {
   port: number;
   address?: string;
   timeoutMs: number;
+  /** Logs why a connection could not be opened (the policy's log); the API sees only "could not connect to host:port". */
+  logConnectFailure?: (error: unknown) => void;
+}
+
+/** Connect-phase failures that must read the same to the API (no port scanning through error text). */
+const CONNECT_FAILURE_SYSTEM_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'EADDRNOTAVAIL', 'ETIMEDOUT']);
+
+/**
+ * A policy refusal, a refused or unreachable peer and a connect timeout all become one answer,
+ * `could not connect to host:port` (as on the HTTP path); the cause goes to the server log only.
+ */
+function connectFailure(code: SyslogErrorCode, phase: SyslogPhase, ctx: ErrorContext, cause: unknown): SyslogTransportError {
+  ctx.logConnectFailure?.(cause);
+  return new SyslogTransportError(code, connectFailureMessage(ctx.host, ctx.port), phase, { address: ctx.address });
 }
 
 function timeoutError(phase: SyslogPhase, ctx: ErrorContext): SyslogTransportError {
+  if (phase === 'connect') return connectFailure(SyslogErrorCode.TIMEOUT, phase, ctx, Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
   const where = phase === 'resolve' ? ctx.host : endpoint(ctx.address ?? ctx.host, ctx.port);
   return new SyslogTransportError(
     SyslogErrorCode.TIMEOUT,
@@ -354,12 +369,7 @@ function closedError(): SyslogTransportError {
 /** Maps any error from resolution, sockets or TLS to a {@link SyslogTransportError} with an admin-readable message. */
 function toTransportError(error: unknown, phase: SyslogPhase, ctx: ErrorContext): SyslogTransportError {
   if (error instanceof SyslogTransportError) return error;
-  if (error instanceof EgressDeniedError) {
-    return new SyslogTransportError(SyslogErrorCode.EGRESS_DENIED, error.message, 'resolve', {
-      address: error.address,
-      cause: error,
-    });
-  }
+  if (error instanceof EgressDeniedError) return connectFailure(SyslogErrorCode.EGRESS_DENIED, 'connect', ctx, error);
   const err = error instanceof Error ? (error as Error & { code?: string }) : new Error(String(error));
   const code = (err as { code?: string }).code;
   const details = { address: ctx.address, systemCode: code, cause: error };
@@ -372,6 +382,10 @@ function toTransportError(error: unknown, phase: SyslogPhase, ctx: ErrorContext)
       'resolve',
       details,
     );
+  }
+  if (phase === 'connect' && code !== undefined && CONNECT_FAILURE_SYSTEM_CODES.has(code)) {
+    const kind = code === 'ECONNREFUSED' ? SyslogErrorCode.REFUSED : code === 'ETIMEDOUT' ? SyslogErrorCode.TIMEOUT : SyslogErrorCode.UNREACHABLE;
+    return connectFailure(kind, phase, ctx, error);
   }
   if (code === 'ECONNREFUSED') {
     return new SyslogTransportError(SyslogErrorCode.REFUSED, `connection refused to ${at}`, phase, details);
@@ -491,7 +505,8 @@ abstract class BaseTransport implements SyslogTransport {
   }
 
   protected context(address?: string): ErrorContext {
-    return { host: this.host, port: this.options.port, address, timeoutMs: this.options.timeoutMs };
+    const { egress, port } = this.options;
+    return { host: this.host, port, address, timeoutMs: this.options.timeoutMs, logConnectFailure: (error) => egress.connectFailure(this.host, port, error) };
   }
 
   /** Serialises operations so frames of concurrent sends never interleave and one connection is opened at a time. */

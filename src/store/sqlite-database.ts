@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
@@ -17,8 +17,31 @@ export interface SqliteDatabaseOptions {
   readonly?: boolean;
 }
 
+/** Owner read/write only: the database holds tenants' events, key hashes and sealed SIEM credentials. */
+const PRIVATE_FILE_MODE = 0o600;
+const PRIVATE_DIR_MODE = 0o700;
+
+/**
+ * Creates `path` empty with mode 0600 unless it exists (an existing file keeps its mode). SQLite treats an empty file as
+ * a new database, and creates its `-wal`, `-shm` and `-journal` files with the mode of the database file, so creating
+ * the database this way makes every file of it 0600 from the first byte on.
+ *
+ * @example
+ * ```ts
+ * createPrivateFile('/data/siemgate.db'); // then new SQLite('/data/siemgate.db')
+ * ```
+ */
+export function createPrivateFile(path: string): void {
+  try {
+    writeFileSync(path, '', { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EEXIST') throw error;
+  }
+}
+
 /**
  * Opens (creating if needed) the embedded SQLite store in WAL mode and returns a Kysely instance over it.
+ * A new database file, its directory (when created here) and the WAL/SHM files are private to the owner (0600/0700).
  *
  * @example
  * ```ts
@@ -27,7 +50,10 @@ export interface SqliteDatabaseOptions {
  * ```
  */
 export function openSqliteDatabase(path: string, options: SqliteDatabaseOptions = {}): Kysely<Database> {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:' && !path.startsWith('file:')) {
+    mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+    if (!options.readonly) createPrivateFile(path);
+  }
   const sqlite = new SQLite(path, { readonly: options.readonly ?? false });
   if (!options.readonly) {
     sqlite.pragma('journal_mode = WAL');

@@ -90,14 +90,12 @@ describe('a successful test', () => {
 });
 
 describe('a failing test', () => {
-  it('names the refusal when nothing listens on the port', async () => {
+  it('says it could not connect when nothing listens on the port', async () => {
     const port = await closedPort();
     const created = await createIntegration(g, { name: 'Closed port', config: splunkAt(`http://127.0.0.1:${port}/services/collector/event`) });
     const result = await testIntegration(g, created.id);
     expect(result.success).toBe(false);
-    expect(result.message).toMatch(/^Connection test failed: /);
-    expect(result.message).toMatch(/refused/i);
-    expect(result.message).toContain(String(port));
+    expect(result.message).toBe(`Connection test failed: could not connect to 127.0.0.1:${port}`);
     expect(result.httpStatus).toBeNull();
     expect(result.steps.some((s: { ok: boolean }) => !s.ok)).toBe(true);
   });
@@ -166,7 +164,7 @@ describe('error tracking across tests', () => {
       const result = await testIntegration(g, created.id);
       const now = await getIntegration(g, created.id);
       expect(now.errorCount).toBe(i);
-      expect(now.lastError).toMatch(/refused/i);
+      expect(now.lastError).toMatch(/could not connect/);
       expect(result.message).toContain(now.lastError);
       expect(Number.isNaN(Date.parse(now.lastErrorAt))).toBe(false);
       seen.push(now.health);
@@ -197,18 +195,17 @@ describe('the egress policy (default: loopback, link-local and metadata addresse
   });
 
   it.each([
-    ['127.0.0.1 (loopback)', () => `http://127.0.0.1:${hec.port}/services/collector/event`, /loopback/],
-    ['localhost (a name that resolves to loopback)', () => `http://localhost:${hec.port}/services/collector/event`, /loopback/],
-    ['169.254.169.254 (the cloud metadata endpoint)', () => 'http://169.254.169.254/latest/meta-data/', /link-local/],
-  ])('refuses %s with a clear message and sends nothing', async (_label, endpoint, reason) => {
+    ['127.0.0.1 (loopback)', () => `http://127.0.0.1:${hec.port}/services/collector/event`, () => `127.0.0.1:${hec.port}`],
+    ['localhost (a name that resolves to loopback)', () => `http://localhost:${hec.port}/services/collector/event`, () => `localhost:${hec.port}`],
+    ['169.254.169.254 (the cloud metadata endpoint)', () => 'http://169.254.169.254/latest/meta-data/', () => '169.254.169.254:80'],
+  ])('refuses %s as a plain connect failure (the reason goes to the server log) and sends nothing', async (_label, endpoint, target) => {
     const created = await createIntegration(strict, { name: 'SSRF attempt', customerId: 'cust_ssrf', config: splunkAt(endpoint()) });
     const sent = hec.requests.length;
     const result = await testIntegration(strict, created.id);
     expect(result.success).toBe(false);
-    expect(result.message).toMatch(/^Connection test failed: egress refused/);
-    expect(result.message).toMatch(reason);
+    expect(result.message).toBe(`Connection test failed: could not connect to ${target()}`);
     expect(testEventRequests(hec, sent)).toEqual([]);
-    expect(await getIntegration(strict, created.id)).toMatchObject({ errorCount: 1, lastError: expect.stringMatching(/egress refused/) });
+    expect(await getIntegration(strict, created.id)).toMatchObject({ errorCount: 1, lastError: result.message });
   });
 
   it('refuses a syslog target on loopback too', async () => {

@@ -119,7 +119,7 @@ describe('ArcSight SmartConnector receiver', () => {
     const port = await closedPort();
     const closed = track(createArcSightAdapter(config(`http://127.0.0.1:${port}/receiver/v1/events`), { egress }));
     const refused = await closed.test();
-    expect(refused).toMatchObject({ success: false, message: `Connection test failed: connection refused to 127.0.0.1:${port}` });
+    expect(refused).toMatchObject({ success: false, message: `Connection test failed: could not connect to 127.0.0.1:${port}` });
     expect(JSON.stringify([ok, tlsFailure, refused])).not.toContain('CONN-7d41e9b2a6');
   });
 });

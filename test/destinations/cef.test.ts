@@ -140,7 +140,7 @@ describe('CEF over HTTP', () => {
     const closed = track(createCefAdapter(httpConfig(`http://127.0.0.1:${port}/cef`), { egress }));
     const refused = await closed.test();
     expect(refused.success).toBe(false);
-    expect(refused.message).toBe(`Connection test failed: connection refused to 127.0.0.1:${port}`);
+    expect(refused.message).toBe(`Connection test failed: could not connect to 127.0.0.1:${port}`);
   });
 
   it('verifies HTTPS collectors against the configured CA', async () => {

@@ -183,7 +183,7 @@ describe('classifyError with real failures', () => {
     const port = await closedPort();
     const err = await errorOf(destination().request({ url: `http://127.0.0.1:${port}/x?token=SECRET`, headers: {} }));
     const r = classifyError(err, 3, 2);
-    expect(r).toMatchObject({ kind: 'network', ok: false, recordCount: 2, message: `connection refused to 127.0.0.1:${port}` });
+    expect(r).toMatchObject({ kind: 'network', ok: false, recordCount: 2, message: `could not connect to 127.0.0.1:${port}` });
   });
 
   it('DNS failure', async () => {
@@ -200,7 +200,7 @@ describe('classifyError with real failures', () => {
     const err = await errorOf(destination({ egress: new EgressPolicy() }).request({ url: 'http://169.254.169.254/latest', headers: {} }));
     expect(classifyError(err, 1, 1)).toMatchObject({
       kind: 'network',
-      message: 'egress refused: 169.254.169.254 is link-local (allow it with SIEMGATE_EGRESS_ALLOW)',
+      message: 'could not connect to 169.254.169.254:80',
     });
   });
 
@@ -284,9 +284,9 @@ describe('runConnectionTest', () => {
     const port = await closedPort();
     const result = await runConnectionTest(probeAdapter(`http://127.0.0.1:${port}/`, destination()));
     expect(result.success).toBe(false);
-    expect(result.message).toBe(`Connection test failed: connection refused to 127.0.0.1:${port}`);
+    expect(result.message).toBe(`Connection test failed: could not connect to 127.0.0.1:${port}`);
     expect(result.httpStatus).toBeUndefined();
-    expect(result.steps).toEqual([{ name: 'connect', ok: false, detail: `connection refused to 127.0.0.1:${port}` }]);
+    expect(result.steps).toEqual([{ name: 'connect', ok: false, detail: `could not connect to 127.0.0.1:${port}` }]);
   });
 
   it('reports a TLS error', async () => {

@@ -43,7 +43,7 @@ describe('destination down and back', () => {
     expect(viaGql.data.ingestEvents.accepted).toBe(30);
 
     const failing = await waitForErrorCount(g, integrationId, 3, { message: 'errorCount to rise while the destination is down' });
-    expect(failing.lastError).toMatch(/refused/i);
+    expect(failing.lastError).toMatch(/^could not connect to 127\.0\.0\.1:\d+$/);
     expect(failing.lastErrorAt).not.toBeNull();
     expect(failing.health).toBe('FAILING');
     expect(failing.stats.queued).toBeGreaterThan(0);

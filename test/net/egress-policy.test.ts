@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EgressDeniedError, EgressPolicy } from '../../src/net/egress-policy.js';
+import { ConnectFailedError, EgressDeniedError, EgressPolicy, connectFailureMessage } from '../../src/net/egress-policy.js';
 
 function refusal(fn: () => unknown): EgressDeniedError {
   try {
@@ -52,6 +52,50 @@ describe('EgressPolicy defaults', () => {
     expect(err.message).toContain(reason);
   });
 
+  it.each([
+    ['100.100.100.200', 'a cloud metadata endpoint', undefined],
+    ['fd00:ec2::254', 'a cloud metadata endpoint', undefined],
+    ['[fd00:ec2:0::254]', 'a cloud metadata endpoint', undefined],
+    ['::ffff:100.100.100.200', 'a cloud metadata endpoint', undefined],
+    ['64:ff9b::7f00:1', 'loopback', { form: 'NAT64', ipv4: '127.0.0.1' }],
+    ['64:ff9b::127.0.0.1', 'loopback', { form: 'NAT64', ipv4: '127.0.0.1' }],
+    ['64:ff9b::a9fe:a9fe', 'link-local', { form: 'NAT64', ipv4: '169.254.169.254' }],
+    ['64:ff9b::6464:64c8', 'a cloud metadata endpoint', { form: 'NAT64', ipv4: '100.100.100.200' }],
+    ['64:ff9b::0.0.0.0', 'unspecified', { form: 'NAT64', ipv4: '0.0.0.0' }],
+    ['2002:7f00:1::', 'loopback', { form: '6to4', ipv4: '127.0.0.1' }],
+    ['2002:a9fe:a9fe:1:2:3:4:5', 'link-local', { form: '6to4', ipv4: '169.254.169.254' }],
+    ['2002:e000:1::1', 'multicast', { form: '6to4', ipv4: '224.0.0.1' }],
+    ['::ffff:0:7f00:1', 'loopback', { form: 'IPv4-translated (SIIT)', ipv4: '127.0.0.1' }],
+    ['::ffff:0:127.0.0.1', 'loopback', { form: 'IPv4-translated (SIIT)', ipv4: '127.0.0.1' }],
+    ['::ffff:0:169.254.169.254', 'link-local', { form: 'IPv4-translated (SIIT)', ipv4: '169.254.169.254' }],
+    ['::169.254.169.254', 'IPv4-compatible IPv6 (deprecated)', undefined],
+    ['::8.8.8.8', 'IPv4-compatible IPv6 (deprecated)', undefined],
+    ['64:ff9b:1::8.8.8.8', 'NAT64 local-use prefix (RFC 8215)', undefined],
+    ['64:ff9b:1:ffff::1', 'NAT64 local-use prefix (RFC 8215)', undefined],
+  ])('refuses %s as %s (cloud metadata and translated forms)', (address, reason, embedded) => {
+    const err = refusal(() => policy.assertAllowed(address, 80));
+    expect(err.reason).toBe(reason);
+    expect(err.embedded).toEqual(embedded);
+    if (embedded) expect(err.message).toContain(`${embedded.form} of ${embedded.ipv4}, which is ${reason}`);
+  });
+
+  it.each([
+    '100.64.0.1',
+    '100.100.100.100',
+    '100.100.100.201',
+    'fd00:ec2::253',
+    '64:ff9b::808:808',
+    '64:ff9b::10.0.0.1',
+    '2002:808:808::1',
+    '2002:c0a8:101::',
+    '::ffff:0:8.8.8.8',
+    '64:ff9a::7f00:1',
+    '2003:7f00:1::',
+    '64:ff9b:2::7f00:1',
+  ])('allows %s (a public or private IPv4 address embedded, or no embedding)', (address) => {
+    expect(() => policy.assertAllowed(address, 443)).not.toThrow();
+  });
+
   it.each(['8.8.8.8', '10.1.2.3', '172.16.0.1', '192.168.1.1', '100.64.0.1', 'fd00::2', '2001:4860:4860::8888', '::ffff:8.8.8.8', 'fec0::1'])(
     'allows %s without denyPrivate',
     (address) => {
@@ -85,6 +129,15 @@ describe('EgressPolicy denyPrivate', () => {
     expect(refusal(() => policy.assertAllowed(address, 443)).reason).toBe(reason);
   });
 
+  it.each([
+    ['64:ff9b::a00:1', 'private (RFC 1918)'],
+    ['2002:c0a8:101::', 'private (RFC 1918)'],
+    ['::ffff:0:172.16.0.1', 'private (RFC 1918)'],
+    ['64:ff9b::100.64.0.1', 'shared address space (CGNAT, RFC 6598)'],
+  ])('refuses %s, which embeds a private address', (address, reason) => {
+    expect(refusal(() => policy.assertAllowed(address, 443)).reason).toBe(reason);
+  });
+
   it.each(['172.32.0.1', '100.128.0.1', '192.169.0.1', '8.8.8.8', 'fe00::1'])('still allows %s', (address) => {
     expect(() => policy.assertAllowed(address, 443)).not.toThrow();
   });
@@ -99,6 +152,16 @@ describe('EgressPolicy allow list', () => {
     expect(() => policy.assertAllowed('::1', 514)).not.toThrow();
     expect(refusal(() => policy.assertAllowed('127.0.1.1', 8088)).reason).toBe('loopback');
     expect(refusal(() => policy.assertAllowed('10.0.0.1', 8088)).reason).toBe('private (RFC 1918)');
+  });
+
+  it('an allowed IPv4 address does not allow the IPv6 forms that translate to it (NAT64, 6to4, SIIT)', () => {
+    const policy = new EgressPolicy({ allow: ['127.0.0.0/8'] });
+    expect(() => policy.assertAllowed('127.0.0.1', 80)).not.toThrow();
+    for (const address of ['64:ff9b::7f00:1', '2002:7f00:1::', '::ffff:0:7f00:1']) {
+      expect(refusal(() => policy.assertAllowed(address, 80)).reason, address).toBe('loopback');
+    }
+    // An explicit IPv6 entry does.
+    expect(() => new EgressPolicy({ allow: ['64:ff9b::/96'] }).assertAllowed('64:ff9b::7f00:1', 80)).not.toThrow();
   });
 
   it('allows a single private range out of denyPrivate', () => {
@@ -203,5 +266,55 @@ describe('EgressPolicy.fromEnv', () => {
   it('names the setting on bad values', () => {
     expect(() => EgressPolicy.fromEnv({ SIEMGATE_EGRESS_DENY_PRIVATE: 'yes' })).toThrow(/SIEMGATE_EGRESS_DENY_PRIVATE/);
     expect(() => EgressPolicy.fromEnv({ SIEMGATE_EGRESS_ALLOW: '10.0.0.0/99' })).toThrow(/SIEMGATE_EGRESS_ALLOW/);
+  });
+});
+
+describe('EgressPolicy.connectFailure: one answer for every failed connect', () => {
+  function capture() {
+    const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+    return {
+      lines,
+      log: {
+        info: (obj: object, msg: string) => lines.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
+        debug: (obj: object, msg: string) => lines.push({ level: 'debug', obj: obj as Record<string, unknown>, msg }),
+      },
+    };
+  }
+  const sys = (code: string) => Object.assign(new Error(`connect ${code} 10.0.0.9:8088`), { code });
+
+  it('maps a policy refusal, refused, unreachable and timed-out connects to the same message; logs the cause', () => {
+    const { lines, log } = capture();
+    const policy = new EgressPolicy({ log });
+    const denied = refusal(() => policy.assertAllowed('127.0.0.1', 8088, 'siem.corp'));
+    const causes = [denied, sys('ECONNREFUSED'), sys('EHOSTUNREACH'), sys('ENETUNREACH'), sys('ETIMEDOUT'), Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' })];
+    const mapped = causes.map((c) => policy.connectFailure('siem.corp', 8088, c));
+    for (const [i, m] of mapped.entries()) {
+      expect(m).toBeInstanceOf(ConnectFailedError);
+      expect(m.message).toBe('could not connect to siem.corp:8088');
+      expect(Object.keys(m)).not.toContain('cause');
+      expect((m as ConnectFailedError).detail).toBe(causes[i]);
+    }
+    expect(lines[0]).toMatchObject({ level: 'info', obj: { host: 'siem.corp', port: 8088, address: '127.0.0.1', reason: 'loopback' } });
+    expect(lines[0]!.msg).toMatch(/egress refused: siem\.corp resolves to 127\.0\.0\.1, which is loopback/);
+    expect(lines.slice(1).map((l) => [l.level, l.obj.code])).toEqual([
+      ['debug', 'ECONNREFUSED'],
+      ['debug', 'EHOSTUNREACH'],
+      ['debug', 'ENETUNREACH'],
+      ['debug', 'ETIMEDOUT'],
+      ['debug', 'UND_ERR_CONNECT_TIMEOUT'],
+    ]);
+  });
+
+  it('leaves other errors (DNS, TLS, reset) as they are', () => {
+    const policy = new EgressPolicy();
+    for (const code of ['ENOTFOUND', 'ECONNRESET', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']) {
+      const err = sys(code);
+      expect(policy.connectFailure('siem.corp', 443, err)).toBe(err);
+    }
+  });
+
+  it('brackets IPv6 literals', () => {
+    expect(connectFailureMessage('fd00::1', 514)).toBe('could not connect to [fd00::1]:514');
+    expect(connectFailureMessage('[::1]', 514)).toBe('could not connect to [::1]:514');
   });
 });

@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { request, type Dispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EgressDeniedError, EgressPolicy } from '../../src/net/egress-policy.js';
+import { ConnectFailedError, EgressDeniedError, EgressPolicy } from '../../src/net/egress-policy.js';
 import { createHttpDispatcher } from '../../src/net/http-client.js';
+import { startBlackhole } from '../support/blackhole.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.js';
 import { tlsFixtures } from '../support/tls-fixtures.js';
 
@@ -46,8 +47,9 @@ describe('createHttpDispatcher: egress', () => {
     const hec = await receiver();
     const d = dispatcher({ egress: new EgressPolicy(), timeoutMs: 2000 });
     const err = await request(`${hec.url}/x`, { dispatcher: d, method: 'POST', body: 'a' }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(EgressDeniedError);
-    expect((err as EgressDeniedError).reason).toBe('loopback');
+    expect(err).toBeInstanceOf(ConnectFailedError);
+    expect((err as Error).message).toBe(`could not connect to 127.0.0.1:${hec.port}`);
+    expect(((err as ConnectFailedError).detail as EgressDeniedError).reason).toBe('loopback');
     expect(hec.requests).toHaveLength(0);
   });
 
@@ -55,8 +57,9 @@ describe('createHttpDispatcher: egress', () => {
     const hec = await receiver();
     const d = dispatcher({ egress: new EgressPolicy(), timeoutMs: 2000 });
     const err = await request(`http://localhost:${hec.port}/`, { dispatcher: d }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(EgressDeniedError);
-    expect((err as EgressDeniedError).host).toBe('localhost');
+    expect(err).toBeInstanceOf(ConnectFailedError);
+    expect((err as Error).message).toBe(`could not connect to localhost:${hec.port}`);
+    expect(((err as ConnectFailedError).detail as EgressDeniedError).host).toBe('localhost');
     expect(hec.requests).toHaveLength(0);
   });
 
@@ -113,8 +116,10 @@ describe('createHttpDispatcher: egress', () => {
     const d = dispatcher({ egress, timeoutMs: 2000 });
     // Nothing listens on 127.0.0.2:<port>, so the only way to get an answer would be a second lookup.
     const err = await request(`http://rebind.test:${rebound.port}/`, { dispatcher: d }).catch((e: unknown) => e);
-    expect((err as { code?: string }).code).toBe('ECONNREFUSED');
-    expect((err as { address?: string }).address).toBe('127.0.0.2');
+    expect((err as Error).message).toBe(`could not connect to rebind.test:${rebound.port}`);
+    const cause = (err as ConnectFailedError).detail as { code?: string; address?: string };
+    expect(cause.code).toBe('ECONNREFUSED');
+    expect(cause.address).toBe('127.0.0.2');
     expect(rebound.requests).toHaveLength(0);
   });
 
@@ -142,8 +147,8 @@ describe('createHttpDispatcher: egress', () => {
     });
     const d = dispatcher({ egress, timeoutMs: 300 });
     const err = await request(`http://mixed.test:${rebound.port}/`, { dispatcher: d }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(Error);
-    expect(err).not.toBeInstanceOf(EgressDeniedError);
+    expect(err).toBeInstanceOf(ConnectFailedError);
+    expect((err as ConnectFailedError).detail).not.toBeInstanceOf(EgressDeniedError);
     expect(rebound.requests).toHaveLength(0);
   });
 
@@ -157,7 +162,34 @@ describe('createHttpDispatcher: egress', () => {
 
     const refused = dispatcher({ egress: new EgressPolicy(), timeoutMs: 2000 });
     const err = await request(`http://[::1]:${port}/`, { dispatcher: refused }).catch((e: unknown) => e);
-    expect((err as EgressDeniedError).reason).toBe('loopback');
+    expect((err as Error).message).toBe(`could not connect to [::1]:${port}`);
+    expect(((err as ConnectFailedError).detail as EgressDeniedError).reason).toBe('loopback');
+  });
+
+  it('answers a policy refusal, a closed port and a blackholed connect the same way; the cause goes to the log only', async () => {
+    const closed = await receiver();
+    const port = closed.port;
+    await closed.close(); // nothing listens there any more: ECONNREFUSED
+    const logged: { level: string; obj: Record<string, unknown> }[] = [];
+    const log = {
+      info: (obj: object) => logged.push({ level: 'info', obj: obj as Record<string, unknown> }),
+      debug: (obj: object) => logged.push({ level: 'debug', obj: obj as Record<string, unknown> }),
+    };
+    const attempt = async (egress: EgressPolicy, url: string) => {
+      const err = await request(url, { dispatcher: dispatcher({ egress, timeoutMs: 300 }) }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConnectFailedError);
+      return (err as Error).message;
+    };
+    const hole = track(await startBlackhole());
+    const refusedByPolicy = await attempt(new EgressPolicy({ log }), `http://127.0.0.1:${port}/`);
+    const refusedByPeer = await attempt(new EgressPolicy({ allow: ['127.0.0.1/32'], log }), `http://127.0.0.1:${port}/`);
+    const blackholed = await attempt(new EgressPolicy({ allow: ['127.0.0.1/32'], log }), `http://127.0.0.1:${hole.port}/`);
+    expect(refusedByPolicy).toBe(`could not connect to 127.0.0.1:${port}`);
+    expect(refusedByPeer).toBe(refusedByPolicy);
+    expect(blackholed).toBe(`could not connect to 127.0.0.1:${hole.port}`);
+    expect(logged[0]).toMatchObject({ level: 'info', obj: { reason: 'loopback', address: '127.0.0.1' } });
+    expect(logged[1]).toMatchObject({ level: 'debug', obj: { code: 'ECONNREFUSED' } });
+    expect(logged[2]).toMatchObject({ level: 'debug', obj: { code: 'UND_ERR_CONNECT_TIMEOUT' } });
   });
 });
 
