@@ -78,28 +78,18 @@ async function createOrRefuse(name: string, config: Record<string, unknown>): Pr
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/**
- * The syslog transport (src/net/syslog-transport.ts) words its own connect errors; until it maps them through
- * `EgressPolicy.connectFailure` as the HTTP client does, its refusals still read `egress refused: …` (refused all the same).
- */
-const SYSLOG_LEGACY = /^egress refused: /;
-
 /** Refused by the policy (its log names the reason), answered as a plain connect failure, no step past connect. */
 function expectRefusal(
   result: { success: boolean; message: string; steps: { name: string; ok: boolean; detail: string }[] },
   target: string,
   reason: RegExp,
-  socket: boolean,
+  _socket: boolean,
 ) {
   expect(result.success).toBe(false);
   const failed = result.steps.find((s) => !s.ok);
   expect(failed, JSON.stringify(result.steps)).toBeDefined();
   expect(result.steps.filter((s) => s.ok).map((s) => s.name)).not.toContain('deliver');
   const uniform = `could not connect to ${target}`;
-  if (socket && SYSLOG_LEGACY.test(failed!.detail)) {
-    expect(failed!.detail).toMatch(reason);
-    return;
-  }
   expect(result.message).toMatch(new RegExp(`^Connection test failed: (?:[^:]+: )?${escape(uniform)}$`));
   expect(failed!.detail).toMatch(new RegExp(`(?:^|: )${escape(uniform)}$`));
   expect(result.message).not.toMatch(/egress|loopback|link-local|metadata|refused|NAT64|6to4/);
