@@ -204,6 +204,9 @@ builder.mutationFields((t) => ({
       const { maxEvents, maxBodyBytes } = admission.limits;
       const raw = args.events as unknown[];
       if (raw.length > maxEvents) throw payloadTooLarge(`events: at most ${maxEvents} events per call, got ${raw.length}`);
+      // Validated first: it bounds the nesting of `data`, which JSON.stringify would otherwise recurse through.
+      // (The GraphQL body that carried the events is already bounded by SIEMGATE_MAX_BODY_BYTES.)
+      const events = parseSecurityEvents(raw);
       const bytes = Buffer.byteLength(JSON.stringify(raw));
       if (bytes > maxBodyBytes) throw payloadTooLarge(`events: at most ${maxBodyBytes} bytes of events per call, got ${bytes}`);
       const organizationId = ctx.principal.organization.id;
@@ -217,7 +220,6 @@ builder.mutationFields((t) => ({
         } catch {
           throw new GraphQLError('The events could not be taken within the time allowed for their size; try again', { extensions: { code: ErrorCode.REQUEST_TIMEOUT } });
         }
-        const events = parseSecurityEvents(raw);
         const { accepted, duplicates } = await ctx.tenant.ingest(events, { keyId: ctx.principal.keyId }).catch((error: unknown) => {
           throw error instanceof ApiKeyRevokedError ? unauthenticated(error.message) : error;
         });
