@@ -20,6 +20,17 @@ export const SETTINGS_API_PATH = '/v1/settings/siem';
 /** The OpenAPI 3.1 document of the REST API. */
 export const OPENAPI_PATH = '/v1/openapi.json';
 
+/**
+ * The router's route table: path template → methods. A request whose path fits no template is a 404, a
+ * method not listed a 405 with `Allow`. The OpenAPI test checks that the document describes every entry.
+ */
+export const SETTINGS_API_ROUTES: Readonly<Record<string, readonly string[]>> = {
+  [OPENAPI_PATH]: ['GET', 'HEAD'],
+  [SETTINGS_API_PATH]: ['GET', 'POST'],
+  [`${SETTINGS_API_PATH}/{integration_id}`]: ['GET', 'PUT', 'DELETE'],
+  [`${SETTINGS_API_PATH}/{integration_id}/test`]: ['POST'],
+};
+
 /** Whether a request path belongs to {@link handleSettingsApi}. */
 export function isSettingsApiPath(pathname: string): boolean {
   return pathname === OPENAPI_PATH || pathname === SETTINGS_API_PATH || pathname.startsWith(`${SETTINGS_API_PATH}/`);
@@ -95,7 +106,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Setting
   const url = new URL(req.url ?? '/', 'http://gateway');
   const method = req.method ?? 'GET';
   if (url.pathname === OPENAPI_PATH) {
-    allow(method, ['GET', 'HEAD']);
+    allow(method, SETTINGS_API_ROUTES[OPENAPI_PATH]!);
     const text = openApiText();
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) });
     res.end(method === 'HEAD' ? undefined : text);
@@ -111,10 +122,10 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Setting
       throw new RestError(404, ErrorCode.NOT_FOUND, `No route for ${url.pathname}`);
     }
   }
-  if (parts.length === 0) allow(method, ['GET', 'POST']);
-  else if (parts.length === 1 && id) allow(method, ['GET', 'PUT', 'DELETE']);
-  else if (parts.length === 2 && id && parts[1] === 'test') allow(method, ['POST']);
-  else throw new RestError(404, ErrorCode.NOT_FOUND, `No route for ${url.pathname}`);
+  const template = [SETTINGS_API_PATH, ...parts.map((p, i) => (i === 0 ? '{integration_id}' : p))].join('/');
+  const methods = SETTINGS_API_ROUTES[template];
+  if (!methods || (parts.length >= 1 && !id)) throw new RestError(404, ErrorCode.NOT_FOUND, `No route for ${url.pathname}`);
+  allow(method, methods);
 
   const principal = await authenticateAdmin(req, options.services.store);
   const service = integrationService(options.services);
@@ -148,7 +159,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Setting
   return sendJson(res, 200, toRestIntegration(updated));
 }
 
-function allow(method: string, methods: string[]): void {
+function allow(method: string, methods: readonly string[]): void {
   if (!methods.includes(method)) {
     throw new RestError(405, 'METHOD_NOT_ALLOWED', `Use ${methods.join(' or ')}`, { allow: methods.join(', ') });
   }
