@@ -120,7 +120,7 @@ export class DeliveryLog implements DeliveryObserver {
 
   statusChanged(organizationId: string, integrationId: string, urgent: boolean): void {
     // Health only changes with error tracking or config (urgent), or with the success that ends a failure.
-    if (!urgent && (this.#health.get(integrationId) ?? 'HEALTHY') === 'HEALTHY') return;
+    if (!urgent && this.#health.get(integrationId) === 'HEALTHY') return;
     const previous = this.#reads.get(integrationId) ?? Promise.resolve();
     const next = previous.then(() => this.#checkHealth(organizationId, integrationId)).catch((error: unknown) => this.#log.warn({ err: error, integrationId }, 'could not read integration health'));
     this.#reads.set(integrationId, next);

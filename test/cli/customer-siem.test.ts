@@ -124,7 +124,7 @@ describe('the Quick Start: configure, test, show, disable (Splunk HEC for cust_a
     expect((await siemgate('customer', 'siem', 'configure', 'cust_down', '--type', 'splunk', '--url', `http://127.0.0.1:${port}/services/collector/event`, '--token', 't')).code).toBe(0);
     const down = await siemgate('customer', 'siem', 'test', 'cust_down');
     expect(down.code).toBe(1);
-    expect(lines(down.stdout)).toEqual(['Testing SIEM connection for cust_down...', expect.stringMatching(/^✗ Connection: .*(ECONNREFUSED|refused)/i)]);
+    expect(lines(down.stdout)).toEqual(['Testing SIEM connection for cust_down...', expect.stringMatching(/^✗ Connection: could not connect to 127\.0\.0\.1:\d+$/)]);
   });
 
   it.each([

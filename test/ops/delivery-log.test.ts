@@ -120,7 +120,7 @@ describe('the log stream of a real gateway', () => {
     await updateIntegration(g, integration.id, { config: { splunk: { endpoint: sink.endpoint } } });
     await waitFor(() => mine().some((l) => l.msg === 'integration health changed' && l.health === 'HEALTHY'));
     const changes = mine().filter((l) => l.msg === 'integration health changed');
-    expect(changes.map((l) => [l.from, l.health])).toEqual([['HEALTHY', 'DEGRADED'], ['DEGRADED', 'FAILING'], ['FAILING', 'HEALTHY']]);
+    expect(changes.map((l) => [l.from, l.health])).toEqual([['UNKNOWN', 'DEGRADED'], ['DEGRADED', 'FAILING'], ['FAILING', 'HEALTHY']]);
     expect(changes[1]).toMatchObject({ level: 50, integrationId: integration.id, organization: 'default', reason: 'network', httpStatus: null });
     expect(changes[2]).toMatchObject({ level: 30, reason: 'recovered' });
     expect(capture.raw.join('\n')).not.toContain(HEC_TOKEN);
