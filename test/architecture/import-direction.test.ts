@@ -30,6 +30,7 @@ const NEUTRAL = ['events', 'secrets', 'crypto', 'errors'];
  * The destination descriptors: what a destination's config is (types, schema, field rules, secret fields,
  * merge). The store seals, validates and audits configs through these; adapters (which open connections)
  * stay out of its reach. Descriptors import no adapter, so nothing of an adapter reaches the store.
+ * `syslog-format.ts` is pure formatting; it is here because the facility rule uses its facility names.
  */
 const DESTINATION_DESCRIPTORS = ['types.ts', 'destination-config.ts', 'config-rules.ts', 'syslog-format.ts'].map((f) => `src/destinations/${f}`);
 
