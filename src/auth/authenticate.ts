@@ -1,5 +1,12 @@
 import { unauthenticated } from '../errors.js';
-import type { Principal, Store } from '../store/store.js';
+
+/**
+ * What authentication needs of the store (`Store` is one): a token lookup. Declared here, so that `auth`
+ * does not import the store, which imports `auth/api-token.ts`.
+ */
+export interface TokenLookup<TPrincipal> {
+  authenticate(token: string): Promise<TPrincipal | null>;
+}
 
 const BEARER = /^Bearer\s+(\S{1,512})\s*$/i;
 
@@ -12,7 +19,7 @@ const BEARER = /^Bearer\s+(\S{1,512})\s*$/i;
  * const principal = await authenticate(store, request.headers.get('authorization'));
  * ```
  */
-export async function authenticate(store: Store, authorization: string | null | undefined): Promise<Principal> {
+export async function authenticate<TPrincipal>(store: TokenLookup<TPrincipal>, authorization: string | null | undefined): Promise<TPrincipal> {
   const match = authorization ? BEARER.exec(authorization) : null;
   if (!match) throw unauthenticated();
   const principal = await store.authenticate(match[1]!);

@@ -1,8 +1,20 @@
-import type { Store } from '../store/store.js';
+/**
+ * What the monitor needs of the store (`Store` is one): in-process revocation notices and a lookup of the
+ * keys no longer active. Declared here, so that `auth` does not import the store, which imports
+ * `auth/api-token.ts`.
+ */
+export interface RevocationSource {
+  subscribe(listener: {
+    eventsAppended(): void;
+    integrationChanged(): void;
+    apiKeyRevoked(organizationId: string, keyId: string): void;
+  }): () => void;
+  inactiveApiKeyIds(keyIds: readonly string[]): Promise<string[]>;
+}
 
 /** Options of {@link RevocationMonitor}. */
 export interface RevocationMonitorOptions {
-  store: Store;
+  store: RevocationSource;
   /**
    * How often the keys with live sessions are looked up in the database, to catch revocations made by
    * another process on the same file (`siemgate keys revoke`). In-process revocations are seen at once.
@@ -29,7 +41,7 @@ export interface RevocationMonitorOptions {
  */
 export class RevocationMonitor {
   readonly #sessions = new Map<string, Set<() => void>>();
-  readonly #store: Store;
+  readonly #store: RevocationSource;
   readonly #intervalMs: number;
   readonly #onError: (error: unknown) => void;
   #timer?: NodeJS.Timeout;

@@ -7,7 +7,7 @@ import type { AppendedEvent } from '../store/event-log.js';
 import type { Store } from '../store/store.js';
 import type { DeliveryCounters, SiemIntegrationRecord } from '../store/tenant-store.js';
 import { IntegrationWorker, type DeadLettering, type DeliveryAttempt } from './integration-worker.js';
-import { routes } from './routing.js';
+import { routes } from '../store/routing.js';
 import { StatusHub } from './status-hub.js';
 
 /** Options of {@link DeliveryEngine}. */

@@ -5,6 +5,7 @@ import { deserializeEvent } from '../events/event-schema.js';
 import { createSecretScrubber, scrubAndShorten, scrubbedError, type SecretScrubber } from '../secrets/scrub-secrets.js';
 import { MAX_LAST_ERROR_LENGTH } from '../store/error-tracking.js';
 import type { Logger } from '../logger.js';
+import { isPayloadRejection } from '../net/delivery-result.js';
 import type { EgressPolicy } from '../net/egress-policy.js';
 import type { DeliveryStore, DeliveryTarget, LogEntry, ReplayEntry } from '../store/delivery-store.js';
 import { retryDelayMs } from './retry-policy.js';
@@ -374,17 +375,4 @@ export class IntegrationWorker {
   #now(): Date {
     return this.deps.now?.() ?? new Date();
   }
-}
-
-/**
- * Whether the SIEM refused the payload itself (not retryable as is): 400, 413, 422 and other payload
- * errors. 404/405 and redirects mean a wrong address, and auth failures a wrong credential: those keep
- * the events queued until an admin fixes the integration.
- */
-export function isPayloadRejection(result: DeliveryResult): boolean {
-  if (result.kind !== 'rejected') return false;
-  const status = result.status;
-  if (status === undefined) return true;
-  if (status >= 300 && status < 400) return false;
-  return status !== 404 && status !== 405 && status !== 407 && status !== 408 && status !== 409 && status !== 410;
 }

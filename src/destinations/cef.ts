@@ -4,7 +4,7 @@ import type { SecurityEvent } from '../events/security-event.js';
 import { SYSLOG_PORT, SYSLOG_TLS_PORT } from '../net/syslog-transport.js';
 import { formatCef, type CefHeader } from './cef-format.js';
 import { classifyAnswer, classifyError, HttpDestination, runConnectionTest } from './http-destination.js';
-import { resolveTimeoutMs } from './resolve-timeout.js';
+import { resolveTimeoutMs } from '../net/timeouts.js';
 import { createSyslogCefAdapter } from './syslog.js';
 import { DEFAULT_APP_NAME, parseFacility } from './syslog-format.js';
 import type { AdapterOptions, CefConfig, ConnectionTestResult, DeliveryResult, SendOptions, SiemAdapter, TlsOptions } from './types.js';

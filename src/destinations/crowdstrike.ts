@@ -1,7 +1,7 @@
 import { hostname as osHostname } from 'node:os';
 import type { SecurityEvent } from '../events/security-event.js';
 import { HttpDestination, runConnectionTest } from './http-destination.js';
-import { resolveTimeoutMs } from './resolve-timeout.js';
+import { resolveTimeoutMs } from '../net/timeouts.js';
 import { hecTime, sendHecBatch, toSnakeCaseEvent } from './splunk.js';
 import type {
   AdapterOptions,

@@ -2,7 +2,8 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { createTestEvent } from '../events/security-event.js';
-import { ConnectFailedError, EgressDeniedError, connectFailureMessage, type EgressPolicy } from '../net/egress-policy.js';
+import { classifyError, HttpStatus, scrubUrls } from '../net/delivery-result.js';
+import { ConnectFailedError, type EgressPolicy } from '../net/egress-policy.js';
 import { createHttpDispatcher } from '../net/http-client.js';
 import { createSecretScrubber, MAX_ERROR_TEXT_CHARS, shorten, type SecretScrubber } from '../secrets/scrub-secrets.js';
 import type { ConnectionTestResult, DeliveryResult, SiemAdapter, TestStep, TlsOptions } from './types.js';
@@ -13,19 +14,8 @@ const gzip = promisify(gzipCallback);
 export const MAX_ANSWER_BODY_BYTES = 64 * 1024;
 /** SIEM error texts are shortened to this many characters in results (after scrubbing). */
 export { MAX_ERROR_TEXT_CHARS, shorten };
-
-/** HTTP status codes the classification cares about. */
-export const HttpStatus = {
-  OK_MIN: 200,
-  OK_MAX: 299,
-  REDIRECT_MIN: 300,
-  REDIRECT_MAX: 399,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  TOO_MANY_REQUESTS: 429,
-  SERVER_ERROR_MIN: 500,
-  SERVICE_UNAVAILABLE: 503,
-} as const;
+/** Transport-level vocabulary, defined in `net/delivery-result.ts`; re-exported for the adapters. */
+export { classifyError, HttpStatus };
 
 const MS_PER_SECOND = 1000;
 
@@ -231,18 +221,6 @@ function scrubErrorMessages(error: unknown, scrubber: SecretScrubber): unknown {
   return error;
 }
 
-/** Removes query strings and user info from any URL inside a text, so messages never carry URL-borne secrets. */
-function scrubUrls(text: string): string {
-  return text.replace(/\b(https?|wss?):\/\/[^\s"'<>]+/gi, (match) => {
-    try {
-      const u = new URL(match);
-      return `${u.protocol}//${u.host}${u.pathname}`;
-    } catch {
-      return match.replace(/[?#].*$/, '');
-    }
-  });
-}
-
 /**
  * The SIEM's own error text from a JSON (`text`, `message`, `error_description`, `error`, `detail`, `title`) or plain body.
  * HTML bodies yield nothing. Shortened to 200 characters.
@@ -319,103 +297,6 @@ export function classifyAnswer(
     return { ...base, kind: 'rejected', ok: false, message: shorten(`HTTP ${status}: redirect${location} not followed`) };
   }
   return { ...base, kind: 'rejected', ok: false, message };
-}
-
-/** Node/undici error codes → how they read in a message. */
-const NETWORK_CODES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset by the server',
-  EPIPE: 'connection closed by the server while sending',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  EADDRNOTAVAIL: 'address not available',
-  UND_ERR_SOCKET: 'connection closed by the server',
-  UND_ERR_CLOSED: 'connection closed',
-  UND_ERR_DESTROYED: 'connection destroyed',
-  UND_ERR_INFO: 'invalid request',
-  UND_ERR_RESPONSE_EXCEEDED_MAX_SIZE: 'response too large',
-  HPE_INVALID_CONSTANT: 'invalid HTTP response (is this an HTTPS endpoint called over HTTP?)',
-};
-const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'ENODATA', 'ESERVFAIL']);
-const TIMEOUT_CODES: Record<string, string> = {
-  SIEMGATE_HTTP_TIMEOUT: '',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
-  UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for response headers',
-  UND_ERR_BODY_TIMEOUT: 'timed out reading the response body',
-  ETIMEDOUT: 'connect timed out',
-  SIEMGATE_HTTP_ABORTED: 'request aborted',
-  UND_ERR_ABORTED: 'request aborted',
-  ABORT_ERR: 'request aborted',
-};
-
-function isTlsError(code: string | undefined, message: string): boolean {
-  if (!code) return /\b(ssl|tls|certificate)\b/i.test(message);
-  return (
-    code.startsWith('ERR_TLS_') ||
-    code.startsWith('ERR_SSL_') ||
-    code.includes('CERT') ||
-    code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' ||
-    code === 'UNABLE_TO_GET_ISSUER_CERT' ||
-    code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' ||
-    code === 'EPROTO'
-  );
-}
-
-/** Follows `cause` chains to the innermost error that carries a code (undici wraps some socket errors). */
-function innermost(error: unknown): Error & { code?: string; address?: string; port?: number; hostname?: string } {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5; depth++) {
-    const cause = (current as { cause?: unknown } | undefined)?.cause;
-    if (!(cause instanceof Error) || typeof (current as { code?: unknown }).code === 'string') break;
-    current = cause;
-  }
-  return current instanceof Error ? current : new Error(String(current));
-}
-
-function target(err: { address?: string; port?: number }): string {
-  if (!err.address) return '';
-  const host = err.address.includes(':') ? `[${err.address}]` : err.address;
-  return err.port ? ` to ${host}:${err.port}` : ` to ${host}`;
-}
-
-/**
- * Maps a thrown error to a DeliveryResult: timeout/abort → 'timeout'; refused/reset/DNS/TLS/egress → 'network' with a clear
- * message ("DNS lookup failed for x.invalid (ENOTFOUND)",
- * "TLS: unable to verify the first certificate"; refused by policy, refused, unreachable or connect timeout alike:
- * "could not connect to 127.0.0.1:9"). Never includes a secret or a URL query.
- *
- * @example
- * ```ts
- * try { await http.request(spec); } catch (err) { return classifyError(err, performance.now() - t0, records.length); }
- * ```
- */
-export function classifyError(error: unknown, latencyMs: number, recordCount: number): DeliveryResult {
-  const base = { ok: false as const, latencyMs: Math.round(latencyMs), recordCount };
-  if (error instanceof ConnectFailedError) return { ...base, kind: 'network', message: error.message };
-  if (error instanceof EgressDeniedError) return { ...base, kind: 'network', message: connectFailureMessage(error.host, error.port) };
-  const err = innermost(error);
-  const code = err.code;
-  const rawMessage = scrubUrls(err.message ?? String(err));
-
-  if (code !== undefined && code in TIMEOUT_CODES) {
-    const label = TIMEOUT_CODES[code] || rawMessage;
-    return { ...base, kind: 'timeout', message: shorten(`${label}${code === 'ETIMEDOUT' ? target(err) : ''}`) };
-  }
-  if (err.name === 'AbortError' || err.name === 'TimeoutError') {
-    return { ...base, kind: 'timeout', message: err.name === 'TimeoutError' ? 'timed out' : 'request aborted' };
-  }
-  if (code !== undefined && DNS_CODES.has(code)) {
-    const host = err.hostname ?? /\s(\S+)$/.exec(err.message)?.[1] ?? 'host';
-    return { ...base, kind: 'network', message: shorten(`DNS lookup failed for ${host} (${code})`) };
-  }
-  if (isTlsError(code, rawMessage)) {
-    return { ...base, kind: 'network', message: shorten(`TLS: ${rawMessage}`) };
-  }
-  if (code !== undefined && code in NETWORK_CODES) {
-    return { ...base, kind: 'network', message: shorten(`${NETWORK_CODES[code]}${target(err)}`) };
-  }
-  if (code === 'SIEMGATE_INVALID_ENDPOINT') return { ...base, kind: 'network', message: shorten(rawMessage) };
-  return { ...base, kind: 'network', message: shorten(code ? `${rawMessage} (${code})` : rawMessage) };
 }
 
 /** Result kinds that mean an HTTP answer came back, i.e. the connection worked. */

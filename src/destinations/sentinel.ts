@@ -1,5 +1,5 @@
 import { scrubSecrets } from '../secrets/scrub-secrets.js';
-import { resolveTimeoutMs } from './resolve-timeout.js';
+import { resolveTimeoutMs } from '../net/timeouts.js';
 import type { SecurityEvent, Severity } from '../events/security-event.js';
 import { classifyAnswer, classifyError, HttpDestination, HttpStatus, runConnectionTest, type HttpAnswer } from './http-destination.js';
 import { buildSentinelSignature, decodeSentinelSharedKey, SentinelSignatureDefaults } from './sentinel-signature.js';

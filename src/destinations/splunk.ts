@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecurityEvent } from '../events/security-event.js';
-import { resolveTimeoutMs } from './resolve-timeout.js';
+import { resolveTimeoutMs } from '../net/timeouts.js';
 import {
   classifyAnswer,
   classifyError,

@@ -13,7 +13,7 @@ import {
 } from '../net/syslog-transport.js';
 import { formatCef, syslogSeverity, type CefHeader } from './cef-format.js';
 import { shorten } from './http-destination.js';
-import { resolveTimeoutMs } from './resolve-timeout.js';
+import { resolveTimeoutMs } from '../net/timeouts.js';
 import { DEFAULT_APP_NAME, formatSyslog, parseFacility } from './syslog-format.js';
 import type {
   AdapterOptions,

@@ -1,4 +1,11 @@
 import type { SecurityEvent } from '../events/security-event.js';
+import type { DeliveryResult } from '../net/delivery-result.js';
+import type { TlsOptions } from '../net/tls-options.js';
+import type { SyslogProtocol } from '../net/syslog-transport.js';
+
+/** Transport-level vocabulary, defined in `src/net/`; re-exported as part of the adapter contract. */
+export type { DeliveryKind, DeliveryResult } from '../net/delivery-result.js';
+export type { SyslogProtocol, TlsOptions };
 
 /** The kinds of SIEM destination siemgate delivers to. Stored and exposed by these names. */
 export const SiemIntegrationType = {
@@ -11,21 +18,6 @@ export const SiemIntegrationType = {
   CEF: 'CEF',
 } as const;
 export type SiemIntegrationType = (typeof SiemIntegrationType)[keyof typeof SiemIntegrationType];
-
-/**
- * TLS options for HTTPS and syslog-over-TLS destinations. PEM strings.
- * `clientKey` is a secret: it is encrypted at rest and never returned.
- */
-export interface TlsOptions {
-  /** PEM CA bundle used instead of the system roots. */
-  caCert?: string;
-  /** PEM client certificate for mutual TLS. */
-  clientCert?: string;
-  /** PEM private key of the client certificate (secret). */
-  clientKey?: string;
-  /** Verify the server certificate and host name. @default true */
-  rejectUnauthorized: boolean;
-}
 
 /** Options every HTTP destination shares. */
 export interface HttpOptions {
@@ -85,7 +77,6 @@ export interface SentinelLogsIngestionConfig extends HttpOptions {
 
 export type SentinelConfig = SentinelDataCollectorConfig | SentinelLogsIngestionConfig;
 
-export type SyslogProtocol = 'UDP' | 'TCP' | 'TLS';
 export type SyslogFormat = 'RFC5424' | 'RFC3164';
 
 /** CEF over syslog (the product documentation's "Syslog (CEF)"). */
@@ -177,36 +168,6 @@ export type DestinationConfig =
   | CrowdStrikeConfig
   | ArcSightConfig
   | CefConfig;
-
-/**
- * How one delivery attempt ended, classified for the delivery engine.
- *
- * - `success`: the destination accepted every record.
- * - `auth`: 401/403 or the SIEM's own "invalid token" answer. Keep the events queued; an admin fixes the credential.
- * - `rejected`: the payload itself was refused (400, 404 on some SIEMs, 413, 422, HEC "invalid data").
- *   Not retryable as is; `status` 413 means "split the batch and try again".
- * - `throttled`: 429, or 503 with `Retry-After`; `retryAfterMs` carries the server's wish.
- * - `server`: other 5xx, HEC "server busy".
- * - `network`: refused, reset, DNS failure, TLS failure, egress refusal.
- * - `timeout`: no complete answer within the timeout.
- */
-export type DeliveryKind = 'success' | 'auth' | 'rejected' | 'throttled' | 'server' | 'network' | 'timeout';
-
-export interface DeliveryResult {
-  kind: DeliveryKind;
-  /** True only for `success`. */
-  ok: boolean;
-  /** HTTP status of the (last) response, when there was one. */
-  status?: number;
-  /** Server-requested delay before the next attempt. */
-  retryAfterMs?: number;
-  /** Short, human-readable, never contains a secret. E.g. `HTTP 403: Invalid token (code 4)`. */
-  message: string;
-  /** Wall time of the attempt, including splitting and acknowledgement polling. */
-  latencyMs: number;
-  /** How many records were sent. */
-  recordCount: number;
-}
 
 /** One step of a connection test, e.g. `{ name: 'connect', ok: true, detail: 'TCP connected to 10.0.0.5:6514' }`. */
 export interface TestStep {

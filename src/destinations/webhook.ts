@@ -3,6 +3,7 @@ import { scrubSecrets } from '../secrets/scrub-secrets.js';
 import type { SecurityEvent } from '../events/security-event.js';
 import { headerNameRule, headerValueRule, RESERVED_HEADER_NAMES } from './config-rules.js';
 import { classifyAnswer, classifyError, HttpDestination, runConnectionTest } from './http-destination.js';
+import { resolveTimeoutMs } from '../net/timeouts.js';
 import type {
   AdapterOptions,
   ConnectionTestResult,
@@ -34,7 +35,6 @@ export const WebhookSignatureHeader = {
 } as const;
 
 const JSON_CONTENT_TYPE = 'application/json';
-const DEFAULT_TIMEOUT_MS = 30_000;
 const MS_PER_SECOND = 1000;
 /** Characters of the base64url SHA-256 digest used in generated webhook ids (~160 bits). */
 const MESSAGE_ID_HASH_CHARS = 27;
@@ -217,7 +217,7 @@ export function createWebhookAdapter(config: WebhookConfig, options: AdapterOpti
   const secret = config.secret && config.secret.length > 0 ? config.secret : undefined;
   if (secret && scheme === 'STANDARD_WEBHOOKS') standardWebhooksKey(secret);
   const secrets = [...(secret ? [secret] : []), ...Object.values(extraHeaders)];
-  const timeoutMs = config.timeoutSeconds ? config.timeoutSeconds * MS_PER_SECOND : (options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const timeoutMs = resolveTimeoutMs(config.timeoutSeconds, options);
   const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs, secrets });
 
   const adapter: SiemAdapter<WebhookRecord> = {

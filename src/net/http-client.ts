@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
-import type { TlsOptions } from '../destinations/types.js';
+import type { TlsOptions } from './tls-options.js';
 import type { ConnectFailedError, EgressPolicy } from './egress-policy.js';
 
 /** Default number of pooled connections per origin. */

@@ -1,10 +1,11 @@
 import { createSocket, type Socket as DatagramSocket } from 'node:dgram';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { classifyError, shorten } from '../destinations/http-destination.js';
-import type { DeliveryResult, SyslogProtocol, TlsOptions } from '../destinations/types.js';
+import { shorten } from '../secrets/scrub-secrets.js';
+import { classifyError, type DeliveryResult } from './delivery-result.js';
 import { EgressDeniedError, connectFailureMessage, type EgressPolicy } from './egress-policy.js';
 import { unacknowledgedBytes, type SocketEndpoints } from './tcp-send-queue.js';
+import type { TlsOptions } from './tls-options.js';
 
 /**
  * Syslog senders over UDP (RFC 5426), TCP with octet counting (RFC 6587 §3.4.1) and TLS (RFC 5425).
@@ -83,6 +84,9 @@ export const SyslogErrorCode = {
   SOCKET: 'SIEMGATE_SYSLOG_SOCKET',
 } as const;
 export type SyslogErrorCode = (typeof SyslogErrorCode)[keyof typeof SyslogErrorCode];
+
+/** How syslog travels: UDP (RFC 5426), TCP (RFC 6587) or TLS (RFC 5425). */
+export type SyslogProtocol = 'UDP' | 'TCP' | 'TLS';
 
 /** Where an operation failed: a connection test reports one step per phase. */
 export type SyslogPhase = 'resolve' | 'connect' | 'tls' | 'send';
@@ -937,7 +941,7 @@ export function createSyslogTransport(options: SyslogTransportOptions): SyslogTr
 /**
  * Maps an error from a {@link SyslogTransport} to a DeliveryResult: timeouts and aborts → `timeout`, everything else
  * (refused, reset, DNS, TLS, egress, closed) → `network`, with the transport's admin-readable message. Errors from
- * elsewhere go through the HTTP layer's `classifyError`.
+ * elsewhere go through `classifyError` (net/delivery-result.ts).
  *
  * @example
  * ```ts

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Role } from '../auth/api-token.js';
 import type { IntegrationTester } from '../delivery/integration-tester.js';
-import type { RoutingFilter } from '../delivery/routing.js';
+import type { RoutingFilter } from '../store/routing.js';
 import {
   batchSizeRule, customerIdRule, flushIntervalRule, integrationNameRule, retryCountRule, timeoutSecondsRule,
 } from '../destinations/config-rules.js';

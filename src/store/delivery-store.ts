@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
-import type { RoutingFilter } from '../delivery/routing.js';
+import type { RoutingFilter } from './routing.js';
 import type { DestinationConfig, SiemIntegrationType } from '../destinations/types.js';
 import { SEVERITY_ORDER } from '../events/security-event.js';
 import type { SecretBox } from '../crypto/secret-box.js';

@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Role } from '../auth/api-token.js';
-import type { RoutingFilter } from '../delivery/routing.js';
+import type { RoutingFilter } from './routing.js';
 import type { SiemIntegrationType } from '../destinations/types.js';
 import type { SiemIntegrationsTable } from './tables.js';
 

@@ -8,7 +8,7 @@ import {
 import type { DestinationConfig, SiemIntegrationType } from '../destinations/types.js';
 import type { SecurityEvent } from '../events/security-event.js';
 import { errorTrackingUpdate, type DeliveryOutcomeUpdate } from './error-tracking.js';
-import type { RoutingFilter } from '../delivery/routing.js';
+import type { RoutingFilter } from './routing.js';
 import { routedEvents } from './delivery-store.js';
 import { appendEvents, headSeq, type AppendedEvent } from './event-log.js';
 import { redactSecrets } from './redact.js';

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '../../src/crypto/secret-box.js';
-import { routes, type RoutingFilter } from '../../src/delivery/routing.js';
+import { routes, type RoutingFilter } from '../../src/store/routing.js';
 import { severityRank } from '../../src/events/event-schema.js';
 import { SEVERITY_ORDER, type SecurityEvent } from '../../src/events/security-event.js';
 import { DeliveryStore, type DeliveryTarget } from '../../src/store/delivery-store.js';

@@ -25,7 +25,7 @@ export interface RoutedEvent {
 /**
  * Whether an event goes to an integration: the integration has no customerId or the same one as the
  * event, and the event passes its filter. The delivery store applies the same rule in SQL
- * (`DeliveryStore.readBatch`); tests hold the two together.
+ * (`routedEvents` in delivery-store.ts, used by `DeliveryStore.readBatch`); tests hold the two together.
  *
  * @example
  * ```ts

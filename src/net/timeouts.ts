@@ -1,5 +1,3 @@
-import type { AdapterOptions } from './types.js';
-
 /** Timeout when neither the destination nor the adapter options set one. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 const MS_PER_SECOND = 1000;
@@ -14,7 +12,7 @@ const MS_PER_SECOND = 1000;
  * resolveTimeoutMs(2, { egress }); // 2000
  * ```
  */
-export function resolveTimeoutMs(timeoutSeconds: number | undefined, options: AdapterOptions): number {
+export function resolveTimeoutMs(timeoutSeconds: number | undefined, options: { defaultTimeoutMs?: number }): number {
   if (timeoutSeconds !== undefined && timeoutSeconds > 0) return timeoutSeconds * MS_PER_SECOND;
   return options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
 }
