@@ -279,7 +279,11 @@ export function parseSecurityEventBatch(input: readonly unknown[], now: Date = n
       if (given === undefined || (typeof given === 'object' && !Array.isArray(given))) {
         const data: Record<string, unknown> = given === undefined ? {} : { ...(given as Record<string, unknown>) };
         for (const field of extra) {
-          if (given !== undefined && Object.hasOwn(given as object, field)) {
+          if (field === '__proto__') {
+            // Validation would drop it from `data` (it names the prototype): refused rather than lost.
+            issues.push({ path: `events[${index}].${field}`, message: 'is not an event field and cannot be kept under data under this name; rename it' });
+            ok = false;
+          } else if (given !== undefined && Object.hasOwn(given as object, field)) {
             issues.push({ path: `events[${index}].${field}`, message: `is not an event field, so it belongs under data, but data.${field} is given too; send it once` });
             ok = false;
           } else defineField(data, field, source[field]);
