@@ -17,7 +17,7 @@ import { INGEST_PATH, handleIngest } from './http/ingest-endpoint.js';
 import { IngestAdmission } from './http/ingest-admission.js';
 import { handleSettingsApi, isSettingsApiPath } from './http/settings-api.js';
 import { ErrorCode } from './errors.js';
-import { PayloadTooLargeError, readBody, sendJson } from './http/read-body.js';
+import { CorruptBodyError, PayloadTooLargeError, UnsupportedEncodingError, contentCodingOf, readBody, sendJson, type ContentCoding } from './http/read-body.js';
 import { createLogger, type Logger } from './logger.js';
 import { DeliveryLog } from './metrics/delivery-log.js';
 import { GatewayMetrics, METRICS_PATH, serveMetrics } from './metrics/gateway-metrics.js';
@@ -343,20 +343,29 @@ async function handleHttp(
   if (url.pathname !== GRAPHQL_PATH) return sendJson(res, 404, { error: 'not found' });
 
   let body: Buffer | undefined;
+  let coding: ContentCoding = 'identity';
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     try {
-      body = await readBody(req, settings.maxBodyBytes);
+      // gzip or deflate bodies are inflated here, SIEMGATE_MAX_BODY_BYTES applying to the inflated size.
+      coding = contentCodingOf(req);
+      body = await readBody(req, settings.maxBodyBytes, { coding });
     } catch (error) {
-      if (error instanceof PayloadTooLargeError) {
+      const refuse = (status: number, code: string) => {
+        req.resume();
         res.setHeader('connection', 'close');
-        return sendJson(res, 413, { errors: [{ message: error.message, extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE } }] });
-      }
+        return sendJson(res, status, { errors: [{ message: (error as Error).message, extensions: { code } }] });
+      };
+      if (error instanceof PayloadTooLargeError) return refuse(413, ErrorCode.PAYLOAD_TOO_LARGE);
+      if (error instanceof UnsupportedEncodingError) return refuse(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE);
+      if (error instanceof CorruptBodyError) return refuse(400, ErrorCode.BAD_USER_INPUT);
       throw error;
     }
   }
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
+    // The body handed on is already inflated.
+    if (coding !== 'identity' && (name === 'content-encoding' || name === 'content-length')) continue;
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
   const abort = new AbortController();

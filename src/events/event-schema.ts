@@ -159,8 +159,167 @@ export const securityEventSchema = z
   .strict();
 
 /**
+ * snake_case names the product documentation's producers send (its Splunk event and CEF field mapping:
+ * `event_type`, `customer_id`, `rule_ids`, `prompt_hash`, `threat_detected`, `timestamp`, …), and the
+ * canonical field each stands for: the snake_case form of every camelCase field, `event_type` for `type`
+ * (Sentinel's `EventType`) and `timestamp` for `time` (the CEF mapping's source of `rt`). An alias follows
+ * exactly the rules of its canonical field.
+ */
+export const EVENT_FIELD_ALIASES: Readonly<Record<string, keyof typeof securityEventSchema.shape>> = Object.freeze({
+  timestamp: 'time',
+  event_type: 'type',
+  customer_id: 'customerId',
+  mssp_id: 'msspId',
+  installation_id: 'installationId',
+  agent_id: 'agentId',
+  user_email: 'userEmail',
+  source_ip: 'sourceIp',
+  threat_detected: 'threatDetected',
+  rule_ids: 'ruleIds',
+  prompt_hash: 'promptHash',
+  prompt_length: 'promptLength',
+  detection_count: 'detectionCount',
+  scan_duration_ms: 'scanDurationMs',
+});
+
+const CANONICAL_FIELDS = new Set<string>(Object.keys(securityEventSchema.shape));
+const ALIASES = new Map<string, string>(Object.entries(EVENT_FIELD_ALIASES));
+
+/** Two values of one field sent twice (alias and canonical name) say the same: equal primitives, or arrays of equal primitives. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] || (a[i] !== null && typeof a[i] === 'object')) return false;
+  return true;
+}
+
+/** Sets an own property even for names like `__proto__` (a moved field is data, never a prototype). */
+function defineField(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** What {@link parseSecurityEventBatch} returns. */
+export interface ParsedEventBatch {
+  events: SecurityEvent[];
+  /** Unknown top-level fields kept under `data`, over the whole batch. */
+  movedToData: number;
+}
+
+/**
  * Validates a batch of producer events, all or nothing, and returns canonical events (ids and times
  * filled in where missing). Nulls count as absent. Numbers JSON cannot carry are refused (see {@link numberProblem}).
+ *
+ * In the same pass over each event's fields (no copy beyond the one validation makes anyway):
+ * - snake_case aliases ({@link EVENT_FIELD_ALIASES}) are read as their canonical field; an alias and its
+ *   canonical name with different values are refused, naming both;
+ * - unknown top-level fields are kept under `data` (counted in `movedToData`); one that `data` already has
+ *   is refused, naming both (nothing is overwritten);
+ * - issues name fields as the client sent them (`events[0].customer_id`).
+ *
+ * @throws EventValidationError naming each bad event by index and field.
+ * @example
+ * ```ts
+ * const { events, movedToData } = parseSecurityEventBatch([{ event_type: 'scan', severity: 'HIGH', src_ip: '10.0.0.1' }]);
+ * events[0].type; // 'scan'
+ * events[0].data; // { src_ip: '10.0.0.1' }
+ * movedToData; // 1
+ * ```
+ */
+export function parseSecurityEventBatch(input: readonly unknown[], now: Date = new Date(), options: { integerLiteral?: IntegerLiteralCheck } = {}): ParsedEventBatch {
+  const issues: EventIssue[] = [];
+  const events: SecurityEvent[] = [];
+  let movedToData = 0;
+  input.forEach((raw, index) => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      issues.push({ path: `events[${index}]`, message: 'must be a JSON object' });
+      return;
+    }
+    const source = raw as Record<string, unknown>;
+    const cleaned: Record<string, unknown> = {};
+    /** Canonical field → the alias it was sent as (only when an alias was used). */
+    let sentAs: Map<string, string> | undefined;
+    /** Unknown top-level fields, to keep under `data`. */
+    let extra: string[] | undefined;
+    let ok = true;
+    for (const field of Object.keys(source)) {
+      const v = source[field];
+      if (v === null || v === undefined) continue;
+      // JSON.parse turns 1e400 into Infinity (stored as null) and rounds integers beyond 2^53−1: refused, not altered.
+      if (typeof v === 'number' && !Number.isSafeInteger(v)) {
+        const problem = numberProblem(v, options.integerLiteral);
+        if (problem) {
+          issues.push({ path: `events[${index}].${field}`, message: problem });
+          ok = false;
+          continue;
+        }
+      }
+      let canonical = field;
+      if (!CANONICAL_FIELDS.has(field)) {
+        const target = ALIASES.get(field);
+        if (target === undefined) {
+          (extra ??= []).push(field);
+          continue;
+        }
+        canonical = target;
+        (sentAs ??= new Map()).set(target, field);
+      }
+      if (canonical in cleaned) {
+        // Both the alias and the canonical name (in either order).
+        if (!sameValue(cleaned[canonical], v)) {
+          const other = canonical === field ? sentAs!.get(canonical)! : canonical;
+          issues.push({ path: `events[${index}].${field}`, message: `conflicts with ${other}, which has a different value; send one of them` });
+          ok = false;
+        }
+        continue;
+      }
+      cleaned[canonical] = v;
+    }
+    if (extra) {
+      const given = cleaned.data;
+      if (given === undefined || (typeof given === 'object' && !Array.isArray(given))) {
+        const data: Record<string, unknown> = given === undefined ? {} : { ...(given as Record<string, unknown>) };
+        for (const field of extra) {
+          if (field === '__proto__') {
+            // Validation would drop it from `data` (it names the prototype): refused rather than lost.
+            issues.push({ path: `events[${index}].${field}`, message: 'is not an event field and cannot be kept under data under this name; rename it' });
+            ok = false;
+          } else if (given !== undefined && Object.hasOwn(given as object, field)) {
+            issues.push({ path: `events[${index}].${field}`, message: `is not an event field, so it belongs under data, but data.${field} is given too; send it once` });
+            ok = false;
+          } else defineField(data, field, source[field]);
+        }
+        cleaned.data = data;
+      }
+      // Otherwise `data` itself is refused below.
+    }
+    if (!ok) return;
+    const result = securityEventSchema.safeParse(cleaned);
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        const [first, ...rest] = issue.path.map(String);
+        const field = first === undefined ? '' : `.${[sentAs?.get(first) ?? first, ...rest].join('.')}`;
+        const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
+        issues.push({ path: `events[${index}]${field}`, message });
+      }
+      return;
+    }
+    const v = result.data;
+    const bad = v.data ? badNumberPath(v.data, options.integerLiteral) : null;
+    if (bad) {
+      // A field moved from the top level is named where the client sent it.
+      const moved = extra !== undefined && extra.includes(String(bad.path[0]));
+      issues.push({ path: `events[${index}].${moved ? '' : 'data.'}${bad.path.join('.')}`, message: bad.message });
+      return;
+    }
+    if (extra) movedToData += extra.length;
+    events.push({ ...v, id: v.id?.toLowerCase() ?? randomUUID(), time: v.time ?? now, name: v.name ?? v.type } as SecurityEvent);
+  });
+  if (issues.length > 0) throw new EventValidationError(issues);
+  return { events, movedToData };
+}
+
+/**
+ * {@link parseSecurityEventBatch}, the events only.
  *
  * @throws EventValidationError naming each bad event by index and field.
  * @example
@@ -170,43 +329,7 @@ export const securityEventSchema = z
  * ```
  */
 export function parseSecurityEvents(input: readonly unknown[], now: Date = new Date(), options: { integerLiteral?: IntegerLiteralCheck } = {}): SecurityEvent[] {
-  const issues: EventIssue[] = [];
-  const events: SecurityEvent[] = [];
-  input.forEach((raw, index) => {
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-      issues.push({ path: `events[${index}]`, message: 'must be a JSON object' });
-      return;
-    }
-    const cleaned = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null && v !== undefined));
-    // JSON.parse turns 1e400 into Infinity (stored as null) and rounds integers beyond 2^53−1: refused, not altered.
-    let numbersOk = true;
-    for (const [field, v] of Object.entries(cleaned)) {
-      const problem = typeof v === 'number' ? numberProblem(v, options.integerLiteral) : null;
-      if (problem) {
-        issues.push({ path: `events[${index}].${field}`, message: problem });
-        numbersOk = false;
-      }
-    }
-    if (!numbersOk) return;
-    const result = securityEventSchema.safeParse(cleaned);
-    if (!result.success) {
-      for (const issue of result.error.issues) {
-        const field = issue.path.length ? `.${issue.path.join('.')}` : '';
-        const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
-        issues.push({ path: `events[${index}]${field}`, message });
-      }
-      return;
-    }
-    const v = result.data;
-    const bad = v.data ? badNumberPath(v.data, options.integerLiteral) : null;
-    if (bad) {
-      issues.push({ path: `events[${index}].data.${bad.path.join('.')}`, message: bad.message });
-      return;
-    }
-    events.push({ ...v, id: v.id?.toLowerCase() ?? randomUUID(), time: v.time ?? now, name: v.name ?? v.type } as SecurityEvent);
-  });
-  if (issues.length > 0) throw new EventValidationError(issues);
-  return events;
+  return parseSecurityEventBatch(input, now, options).events;
 }
 
 /**

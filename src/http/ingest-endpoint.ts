@@ -3,14 +3,14 @@ import { GraphQLError } from 'graphql';
 import { Role } from '../auth/api-token.js';
 import { authenticate } from '../auth/authenticate.js';
 import { ErrorCode } from '../errors.js';
-import { EventValidationError, integerLiteralsOf, parseSecurityEvents } from '../events/event-schema.js';
+import { EventValidationError, integerLiteralsOf, parseSecurityEventBatch } from '../events/event-schema.js';
 import { decodeUtf8Strict, pathOfMarker } from '../events/utf8.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-errors.js';
 import { ApiKeyRevokedError } from '../store/tenant-store.js';
 import { AdmissionAbortedError, type IngestAdmission } from './ingest-admission.js';
-import { PayloadTooLargeError, RequestAbortedError, readBody, sendJson } from './read-body.js';
+import { CorruptBodyError, PayloadTooLargeError, RequestAbortedError, contentCodingOf, readBody, sendJson, type ContentCoding } from './read-body.js';
 
 /** Path of the REST ingestion endpoint. */
 export const INGEST_PATH = '/v1/events';
@@ -34,13 +34,15 @@ export class BodyTimeoutError extends Error {
 
 /**
  * `POST /v1/events`: a JSON array of events, or NDJSON (one event per line), for roles `ingest` and
- * `admin`. All or nothing: a rejection names the event's index and field and stores nothing. Answers
- * `202 {"accepted": N, "duplicates": D}` once every event is committed to the store.
+ * `admin`, optionally `Content-Encoding: gzip` or `deflate` (the limit applies to the inflated size). All or
+ * nothing: a rejection names the event's index and field (as sent) and stores nothing. snake_case aliases
+ * are accepted and unknown top-level fields are kept under `data` (see {@link parseSecurityEventBatch}).
+ * Answers `202 {"accepted": N, "duplicates": D, "movedToData": M}` once every event is committed to the store.
  *
- * Errors: 400 BAD_USER_INPUT (also invalid UTF-8 and numbers JSON cannot carry), 401 UNAUTHENTICATED (also
- * when the key is revoked before the events commit: nothing is stored), 403 FORBIDDEN, 405,
- * 408 REQUEST_TIMEOUT (the body did not arrive in time; connection closed), 413 PAYLOAD_TOO_LARGE,
- * 415 (not JSON), 503 STORE_UNAVAILABLE.
+ * Errors: 400 BAD_USER_INPUT (also invalid UTF-8, numbers JSON cannot carry, a corrupt compressed body),
+ * 401 UNAUTHENTICATED (also when the key is revoked before the events commit: nothing is stored), 403 FORBIDDEN,
+ * 405, 408 REQUEST_TIMEOUT (the body did not arrive in time; connection closed), 413 PAYLOAD_TOO_LARGE
+ * (also once inflated), 415 (not JSON, or an unsupported Content-Encoding), 503 STORE_UNAVAILABLE.
  *
  * Admission is fair between organisations (see {@link IngestAdmission}): the body is read under the
  * organisation's own bounds, holding no shared capacity, and only parsing and the commit take a shared slot.
@@ -73,10 +75,18 @@ export async function handleIngest(req: IncomingMessage, res: ServerResponse, op
     return sendError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send application/json (an array of events) or application/x-ndjson (one event per line)');
   }
 
-  return ingest(req, res, options, principal.organization.id, principal.keyId);
+  let coding: ContentCoding;
+  try {
+    coding = contentCodingOf(req);
+  } catch (error) {
+    req.resume();
+    return sendError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', (error as Error).message);
+  }
+
+  return ingest(req, res, options, principal.organization.id, principal.keyId, coding);
 }
 
-async function ingest(req: IncomingMessage, res: ServerResponse, options: IngestEndpointOptions, organizationId: string, keyId: string): Promise<void> {
+async function ingest(req: IncomingMessage, res: ServerResponse, options: IngestEndpointOptions, organizationId: string, keyId: string, coding: ContentCoding): Promise<void> {
   const { admission } = options;
   const { maxBodyBytes, maxEvents } = admission.limits;
   const declared = Number(req.headers['content-length'] ?? NaN);
@@ -109,11 +119,13 @@ async function ingest(req: IncomingMessage, res: ServerResponse, options: Ingest
   try {
     let body: Buffer;
     try {
-      releaseRead = await admission.reserve(organizationId, known ? declared : maxBodyBytes, abort.signal);
-      body = await readBody(req, maxBodyBytes, { signal: abort.signal, onProgress: (n) => (received = n) });
+      // What will be buffered: the declared size, or (chunked, or compressed: inflated size unknown) the limit.
+      releaseRead = await admission.reserve(organizationId, known && coding === 'identity' ? declared : maxBodyBytes, abort.signal);
+      body = await readBody(req, maxBodyBytes, { signal: abort.signal, onProgress: (n) => (received = n), coding });
     } catch (error) {
       const cause = error instanceof AdmissionAbortedError ? error.reason : error;
       if (cause instanceof PayloadTooLargeError) return sendError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, cause.message, { connection: 'close' });
+      if (cause instanceof CorruptBodyError) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, cause.message, { connection: 'close' });
       if (cause instanceof BodyTimeoutError) {
         req.resume();
         res.once('finish', () => req.socket.destroySoon());
@@ -145,9 +157,9 @@ async function ingest(req: IncomingMessage, res: ServerResponse, options: Ingest
     }
 
     try {
-      const events = parseSecurityEvents(raw, new Date(), { integerLiteral: integerLiteralsOf(text) });
+      const { events, movedToData } = parseSecurityEventBatch(raw, new Date(), { integerLiteral: integerLiteralsOf(text) });
       const { accepted, duplicates } = await options.store.tenant(organizationId).ingest(events, { keyId });
-      return sendJson(res, 202, { accepted, duplicates });
+      return sendJson(res, 202, { accepted, duplicates, movedToData });
     } catch (error) {
       if (error instanceof EventValidationError) {
         return sendJson(res, 400, { error: { code: ErrorCode.BAD_USER_INPUT, message: error.message, issues: error.issues.slice(0, 100) } });

@@ -166,8 +166,8 @@ function schemas(): Record<string, JsonSchema> {
     },
     IngestResult: {
       type: 'object',
-      required: ['accepted', 'duplicates'],
-      properties: { accepted: { type: 'integer', minimum: 0 }, duplicates: { type: 'integer', minimum: 0, description: 'Events whose id was already stored (stored once).' } },
+      required: ['accepted', 'duplicates', 'movedToData'],
+      properties: { accepted: { type: 'integer', minimum: 0 }, duplicates: { type: 'integer', minimum: 0, description: 'Events whose id was already stored (stored once).' }, movedToData: { type: 'integer', minimum: 0, description: 'Unknown top-level fields kept under `data`, over all events.' } },
       additionalProperties: false,
     },
     SecurityEvent: securityEventJsonSchema(),
@@ -241,7 +241,8 @@ function securityEventJsonSchema(): JsonSchema {
   const { $schema: _dialect, ...schema } = z.toJSONSchema(securityEventSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
   return {
     ...schema,
-    description: 'A security event. `severity` is NONE, LOW, MEDIUM, HIGH or CRITICAL (any case); `time` an RFC 3339 time; `id` a UUID (generated when absent, deduplicated when given).',
+    description: 'A security event. `severity` is NONE, LOW, MEDIUM, HIGH or CRITICAL (any case); `time` an RFC 3339 time; `id` a UUID (generated when absent, deduplicated when given). snake_case aliases (`event_type`, `timestamp`, `customer_id`, …) are accepted; other unknown fields are kept under `data`.',
+    additionalProperties: true,
   };
 }
 
@@ -371,7 +372,7 @@ export function openApiDocument(): OpenApiDocument {
             },
           },
           responses: {
-            '202': { description: 'Stored; delivery follows.', content: json(ref('IngestResult'), { accepted: 1, duplicates: 0 }) },
+            '202': { description: 'Stored; delivery follows.', content: json(ref('IngestResult'), { accepted: 1, duplicates: 0, movedToData: 0 }) },
             '400': responseRef('BadRequest'),
             '401': responseRef('Unauthorized'),
             '403': responseRef('Forbidden'),

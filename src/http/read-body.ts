@@ -1,12 +1,60 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createGunzip, createInflate, type Inflate, type Gunzip } from 'node:zlib';
 
-/** A request body was larger than allowed. */
+/** A request body was larger than allowed (for a compressed body: once inflated, or as sent). */
 export class PayloadTooLargeError extends Error {
   readonly code = 'SIEMGATE_PAYLOAD_TOO_LARGE';
-  constructor(readonly limit: number) {
-    super(`Request body exceeds the limit of ${limit} bytes`);
+  /** @param inflated for a compressed body, the inflated bytes at which reading stopped */
+  constructor(readonly limit: number, readonly inflated?: number) {
+    super(
+      inflated === undefined
+        ? `Request body exceeds the limit of ${limit} bytes`
+        : `The inflated request body exceeds the limit of ${limit} bytes (inflating stopped after ${inflated} bytes)`,
+    );
     this.name = 'PayloadTooLargeError';
   }
+}
+
+/** Content codings a request body may arrive in (`Content-Encoding`). */
+export type ContentCoding = 'identity' | 'gzip' | 'deflate';
+
+/** A `Content-Encoding` other than gzip, deflate or identity. */
+export class UnsupportedEncodingError extends Error {
+  readonly code = 'SIEMGATE_UNSUPPORTED_ENCODING';
+  constructor(readonly encoding: string) {
+    super(`Content-Encoding ${JSON.stringify(encoding.slice(0, 64))} is not supported; send the body uncompressed, gzip or deflate`);
+    this.name = 'UnsupportedEncodingError';
+  }
+}
+
+/** A compressed body that does not inflate (corrupt or truncated stream). */
+export class CorruptBodyError extends Error {
+  readonly code = 'SIEMGATE_CORRUPT_BODY';
+  constructor(coding: ContentCoding, detail: string) {
+    super(`The ${coding} request body could not be inflated: ${detail}`);
+    this.name = 'CorruptBodyError';
+  }
+}
+
+/**
+ * The request's content coding: `gzip` (also `x-gzip`), `deflate` (the zlib format of RFC 9110) or
+ * `identity` (no or an empty header). One coding only.
+ *
+ * @throws UnsupportedEncodingError for anything else (answer 415)
+ * @example
+ * ```ts
+ * const coding = contentCodingOf(req); // 'gzip' for Content-Encoding: gzip
+ * const body = await readBody(req, limit, { coding });
+ * ```
+ */
+export function contentCodingOf(req: IncomingMessage): ContentCoding {
+  const header = req.headers['content-encoding'];
+  if (header === undefined) return 'identity';
+  const value = header.trim().toLowerCase();
+  if (value === '' || value === 'identity') return 'identity';
+  if (value === 'gzip' || value === 'x-gzip') return 'gzip';
+  if (value === 'deflate') return 'deflate';
+  throw new UnsupportedEncodingError(header);
 }
 
 /** The client went away (connection closed or reset) before its body was complete. */
@@ -22,17 +70,25 @@ export class RequestAbortedError extends Error {
 export interface ReadBodyOptions {
   /** Stops reading and rejects with the signal's reason (e.g. a body deadline). */
   signal?: AbortSignal;
-  /** Called with the bytes received so far after every chunk. */
+  /** Called with the bytes buffered so far (for a compressed body: inflated) after every chunk. */
   onProgress?: (received: number) => void;
+  /**
+   * The body's content coding (see {@link contentCodingOf}); a compressed body is inflated as it streams in,
+   * and `limit` applies to the bytes received and to the inflated bytes alike. @default 'identity'
+   */
+  coding?: ContentCoding;
 }
 
 /**
  * Reads a request body, refusing more than `limit` bytes: by Content-Length before reading anything,
- * or as soon as a streamed (chunked) body passes the limit. Always settles: on the end of the body, on
+ * or as soon as a streamed (chunked) body passes the limit. A compressed body (`coding`) is inflated as it
+ * arrives and refused as soon as its inflated size passes the limit, so a decompression bomb is never
+ * inflated further than `limit` plus one inflater chunk (16 KiB); a corrupt stream rejects with
+ * {@link CorruptBodyError}. Always settles: on the end of the body, on
  * an error, when the client goes away ({@link RequestAbortedError}) or when `signal` aborts; afterwards
  * it holds no listener on the request.
  *
- * @throws PayloadTooLargeError, RequestAbortedError, or the signal's reason
+ * @throws PayloadTooLargeError, RequestAbortedError, CorruptBodyError, or the signal's reason
  * @example
  * ```ts
  * const body = await readBody(req, 1024 * 1024, { signal: AbortSignal.timeout(10_000) });
@@ -46,6 +102,7 @@ export function readBody(req: IncomingMessage, limit: number, options: ReadBodyO
   }
   const { signal, onProgress } = options;
   if (signal?.aborted) return Promise.reject(signal.reason);
+  if (options.coding !== undefined && options.coding !== 'identity') return readCompressed(req, limit, options.coding, options);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -78,6 +135,76 @@ export function readBody(req: IncomingMessage, limit: number, options: ReadBodyO
       if (!req.complete) fail(new RequestAbortedError());
     };
     const onAbort = () => fail(signal!.reason);
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+    req.once('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** {@link readBody} for a compressed body: inflates while reading, bounded on both sides. */
+function readCompressed(req: IncomingMessage, limit: number, coding: ContentCoding, { signal, onProgress }: ReadBodyOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const inflater: Gunzip | Inflate = coding === 'gzip' ? createGunzip() : createInflate();
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let size = 0;
+    let settled = false;
+    const cleanup = () => {
+      settled = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+      inflater.off('data', onInflated);
+      inflater.off('end', onInflatedEnd);
+      inflater.off('drain', onDrain);
+      inflater.off('error', onInflateError);
+      // Errors after the outcome is decided (e.g. from a destroyed inflater) have nobody left to tell.
+      inflater.on('error', () => {});
+    };
+    const fail = (error: unknown) => {
+      if (settled) return;
+      cleanup();
+      chunks.length = 0;
+      // Stops inflating at once: the inflater processes no further output after destroy.
+      inflater.destroy();
+      req.resume();
+      reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) return fail(new PayloadTooLargeError(limit));
+      // Back-pressure: no more compressed input until the inflater has worked through what it has.
+      if (!inflater.write(chunk)) req.pause();
+    };
+    const onDrain = () => {
+      if (!settled) req.resume();
+    };
+    const onInflated = (out: Buffer) => {
+      size += out.length;
+      if (size > limit) return fail(new PayloadTooLargeError(limit, size));
+      chunks.push(out);
+      onProgress?.(size);
+    };
+    const onInflatedEnd = () => {
+      if (settled) return;
+      cleanup();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onEnd = () => inflater.end();
+    const onError = (error: Error) => fail(error);
+    const onInflateError = (error: Error) => fail(new CorruptBodyError(coding, error.message));
+    const onClose = () => {
+      if (!req.complete) fail(new RequestAbortedError());
+    };
+    const onAbort = () => fail(signal!.reason);
+    inflater.on('data', onInflated);
+    inflater.once('end', onInflatedEnd);
+    inflater.on('drain', onDrain);
+    inflater.on('error', onInflateError);
     req.on('data', onData);
     req.once('end', onEnd);
     req.once('error', onError);

@@ -69,7 +69,7 @@ describe('fuzzing POST /v1/events', () => {
 
   it('a batch with one bad event among good ones stores none of them (all or nothing), naming the bad one', async () => {
     await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: 9 }), fc.constantFrom<[string, unknown]>(
-      ['severity', 'SEVERE'], ['type', 'a b'], ['id', 'not-a-uuid'], ['sourceIp', '999.1.1.1'], ['time', 'yesterday'], ['promptLength', -1], ['bogus', 1], ['data', 'not an object'],
+      ['severity', 'SEVERE'], ['type', 'a b'], ['id', 'not-a-uuid'], ['sourceIp', '999.1.1.1'], ['time', 'yesterday'], ['promptLength', -1], ['customer_id', 'other customer'], ['data', 'not an object'],
     ), fc.boolean(), async (badIndex, [field, value], ndjson) => {
       const events: Record<string, unknown>[] = makeEvents(10);
       events[badIndex] = { ...events[badIndex], [field]: value };

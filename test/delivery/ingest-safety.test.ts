@@ -152,7 +152,7 @@ describe('a key revoked while its upload is in progress', () => {
     expect(answer?.status).toBe(401);
     expect(answer?.json?.error?.code).toBe('UNAUTHENTICATED');
     // Not stored: sending the same id again is not a duplicate.
-    expect((await postEvents(g.url, [event])).body).toEqual({ accepted: 1, duplicates: 0 });
+    expect((await postEvents(g.url, [event])).body).toEqual({ accepted: 1, duplicates: 0, movedToData: 0 });
   });
 });
 
@@ -172,7 +172,7 @@ describe('input JSON cannot carry', () => {
     expect(response.status).toBe(400);
     expect(answer.error.code).toBe('BAD_USER_INPUT');
     expect(answer.error.message).toMatch(/^events\[2\]\.name: not valid UTF-8/);
-    expect((await postEvents(g.url, [events[0]!])).body).toEqual({ accepted: 1, duplicates: 0 });
+    expect((await postEvents(g.url, [events[0]!])).body).toEqual({ accepted: 1, duplicates: 0, movedToData: 0 });
   });
 
   it.each([
@@ -187,7 +187,7 @@ describe('input JSON cannot carry', () => {
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe('BAD_USER_INPUT');
     expect(answer.body.error.message).toContain(`${path}: number out of range`);
-    expect((await postEvents(g.url, [events[0]!])).body).toEqual({ accepted: 1, duplicates: 0 });
+    expect((await postEvents(g.url, [events[0]!])).body).toEqual({ accepted: 1, duplicates: 0, movedToData: 0 });
   });
 
   it('refuses an out-of-range top-level number, and accepts the largest exact integer', async () => {

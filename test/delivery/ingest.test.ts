@@ -44,11 +44,11 @@ describe('idempotent ids', () => {
     const event = makeEvent();
     const first = await postEvents(g.url, [event]);
     expect(first.status).toBe(202);
-    expect(first.body).toEqual({ accepted: 1, duplicates: 0 });
+    expect(first.body).toEqual({ accepted: 1, duplicates: 0, movedToData: 0 });
 
     const again = await postEvents(g.url, [event, makeEvent()]);
     expect(again.status).toBe(202);
-    expect(again.body).toEqual({ accepted: 2, duplicates: 1 });
+    expect(again.body).toEqual({ accepted: 2, duplicates: 1, movedToData: 0 });
 
     await sink.waitForIds([event.id]);
     await barrier();
@@ -59,7 +59,7 @@ describe('idempotent ids', () => {
     const event = makeEvent();
     const answer = await postEvents(g.url, [event, { ...event }, makeEvent()]);
     expect(answer.status).toBe(202);
-    expect(answer.body).toEqual({ accepted: 3, duplicates: 1 });
+    expect(answer.body).toEqual({ accepted: 3, duplicates: 1, movedToData: 0 });
     await barrier();
     expect(occurrences(event.id)).toBe(1);
   });
@@ -92,7 +92,7 @@ describe('all-or-nothing validation', () => {
     const valid = events.filter((_, i) => i !== 3);
     const resend = await postEvents(g.url, valid);
     expect(resend.status).toBe(202);
-    expect(resend.body).toEqual({ accepted: 9, duplicates: 0 });
+    expect(resend.body).toEqual({ accepted: 9, duplicates: 0, movedToData: 0 });
     await sink.waitForIds(valid.map((e) => e.id));
   });
 
@@ -100,7 +100,9 @@ describe('all-or-nothing validation', () => {
     const events = makeEvents(10);
     events[2]!.sourceIp = 'not-an-ip';
     delete (events[5] as Partial<typeof events[5]>).type;
+    // An unknown field is kept under data (issue 11) unless data has it too: still a bad event.
     events[8]!.unknownField = true;
+    events[8]!.data = { unknownField: false };
     const answer = await postEvents(g.url, events);
     expect(answer.status).toBe(400);
     const paths = answer.body.error.issues.map((i: { path: string }) => i.path);
@@ -127,7 +129,7 @@ describe('NDJSON', () => {
     const body = events.map((e) => JSON.stringify(e)).join('\n') + '\n';
     const answer = await postEvents(g.url, body, { contentType: 'application/x-ndjson' });
     expect(answer.status).toBe(202);
-    expect(answer.body).toEqual({ accepted: 5, duplicates: 0 });
+    expect(answer.body).toEqual({ accepted: 5, duplicates: 0, movedToData: 0 });
     await sink.waitForIds(events.map((e) => e.id));
   });
 
@@ -138,7 +140,7 @@ describe('NDJSON', () => {
     expect(answer.status).toBe(400);
     expect(answer.body.error.message).toMatch(/line 2/);
     const resend = await postEvents(g.url, [events[0], events[2]]);
-    expect(resend.body).toEqual({ accepted: 2, duplicates: 0 });
+    expect(resend.body).toEqual({ accepted: 2, duplicates: 0, movedToData: 0 });
   });
 
   it('refuses a bad event in NDJSON by its index and field', async () => {
@@ -164,7 +166,7 @@ describe('roles', () => {
     const answer = await postEvents(g.url, [event], { token: viewerToken });
     expect(answer.status).toBe(403);
     expect(answer.body.error.code).toBe('FORBIDDEN');
-    expect((await postEvents(g.url, [event])).body).toEqual({ accepted: 1, duplicates: 0 });
+    expect((await postEvents(g.url, [event])).body).toEqual({ accepted: 1, duplicates: 0, movedToData: 0 });
   });
 
   it('answers 401 UNAUTHENTICATED without a token or with an unknown one', async () => {
@@ -180,7 +182,7 @@ describe('roles', () => {
   it("stores events in the key's own organisation only, with ids of its own", async () => {
     const otherIngest = await createKeyWithCli(g.env, 'ingest-other-org', 'ingest');
     const event = makeEvent();
-    expect((await postEvents(g.url, [event], { token: otherIngest })).body).toEqual({ accepted: 1, duplicates: 0 });
+    expect((await postEvents(g.url, [event], { token: otherIngest })).body).toEqual({ accepted: 1, duplicates: 0, movedToData: 0 });
     await barrier();
     expect(occurrences(event.id)).toBe(0);
 
@@ -189,8 +191,8 @@ describe('roles', () => {
     const ours = makeEvent();
     await ingest(g.url, [ours]);
     await sink.waitForIds([ours.id]);
-    expect((await postEvents(g.url, [ours], { token: otherIngest })).body).toEqual({ accepted: 1, duplicates: 0 });
-    expect((await postEvents(g.url, [event])).body).toEqual({ accepted: 1, duplicates: 0 });
+    expect((await postEvents(g.url, [ours], { token: otherIngest })).body).toEqual({ accepted: 1, duplicates: 0, movedToData: 0 });
+    expect((await postEvents(g.url, [event])).body).toEqual({ accepted: 1, duplicates: 0, movedToData: 0 });
     await sink.waitForIds([event.id]);
   });
 });
@@ -265,7 +267,7 @@ describe('size limits', () => {
     expect(answer.body.error.code).toBe('PAYLOAD_TOO_LARGE');
     expect(answer.body.error.message).toMatch(/2048/);
     // None of them was stored: each is new when sent on its own.
-    for (const e of events) expect((await postEvents(small.url, [e])).body).toEqual({ accepted: 1, duplicates: 0 });
+    for (const e of events) expect((await postEvents(small.url, [e])).body).toEqual({ accepted: 1, duplicates: 0, movedToData: 0 });
   });
 
   it('answers 413 to an oversize streamed (chunked) body too', async () => {
@@ -292,7 +294,7 @@ describe('size limits', () => {
     expect(over.body.error.code).toBe('PAYLOAD_TOO_LARGE');
     const atLimit = await postEvents(small.url, events.slice(0, 5));
     expect(atLimit.status).toBe(202);
-    expect(atLimit.body).toEqual({ accepted: 5, duplicates: 0 });
+    expect(atLimit.body).toEqual({ accepted: 5, duplicates: 0, movedToData: 0 });
   });
 
   it('answers 413 to an ingestEvents mutation whose body exceeds SIEMGATE_MAX_BODY_BYTES', async () => {

@@ -140,7 +140,7 @@ async function scenario(options: {
     // Nothing of the refused writes was kept: the same events are new to the store.
     const resent = await postEvents(g.url, refused);
     expect(resent.status, resent.text).toBe(202);
-    expect(resent.json).toEqual({ accepted: 20, duplicates: 0 });
+    expect(resent.json).toEqual({ accepted: 20, duplicates: 0, movedToData: 0 });
     const after = makeEvents(5);
     expect((await postEvents(g.url, after)).status).toBe(202);
     const key = await g.gql(CREATE_KEY, { input: { name: 'after the fault', role: 'VIEWER' } });
