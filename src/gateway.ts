@@ -54,6 +54,8 @@ export interface Gateway {
   /** The address actually bound (`server.address()`), e.g. `{ address: '0.0.0.0', family: 'IPv4', port: 4000 }`. */
   address: AddressInfo;
   store: Store;
+  /** The delivery engine (its status and attempt hubs count live subscribers). */
+  engine: DeliveryEngine;
   /** Token of the admin key created on first start (no key existed, no bootstrap token set); print it once. */
   bootstrapToken?: string;
   /** Stops intake, closes connections and the database. */
@@ -162,6 +164,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     port,
     address,
     store,
+    engine,
     bootstrapToken,
     close() {
       closed ??= (async () => {
@@ -370,9 +373,20 @@ async function handleHttp(
     // A plain result: one write, rather than copying the web stream chunk by chunk.
     return res.end(Buffer.from(await response.arrayBuffer()));
   }
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+  // A stream (SSE): a client that goes away cancels it at once, which ends the subscription behind it
+  // (and unsubscribes it) without waiting for its next message.
+  const reader = response.body.getReader();
+  const cancel = () => void reader.cancel().catch(() => undefined);
+  res.once('close', cancel);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || res.destroyed) break;
+      if (!res.write(value)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+    }
+  } finally {
+    res.off('close', cancel);
+    res.end();
   }
-  res.end();
 }
 
