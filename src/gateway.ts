@@ -157,9 +157,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { port } = address;
   const host = settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  // `address` is the one bound (0.0.0.0 for every IPv4 interface); `url` the local one to open. Written
-  // whatever SIEMGATE_LOG_LEVEL says: it is how an operator (or a supervisor) learns the server is up.
-  log.child({}, { level: 'info' }).info({ address: address.address, port, url: `${url}${GRAPHQL_PATH}`, graphiql: settings.graphiql, database: settings.databasePath }, 'siemgate listening');
+  // `address` is the one bound (0.0.0.0 for every IPv4 interface); `url` the local one to open. Written at
+  // every SIEMGATE_LOG_LEVEL but `silent`: it is how an operator (or a supervisor) learns the server is up.
+  (log.level === 'silent' ? log : log.child({}, { level: 'info' })).info({ address: address.address, port, url: `${url}${GRAPHQL_PATH}`, graphiql: settings.graphiql, database: settings.databasePath }, 'siemgate listening');
 
   let closed: Promise<void> | undefined;
   return {
