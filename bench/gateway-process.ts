@@ -7,8 +7,21 @@ import { removeTempDir, trackChild, trackTempDir } from './cleanup.js';
 import { ADMIN_TOKEN, CPU_PROF_DIR, GATEWAY_EXTRA_ENV, GATEWAY_START_TIMEOUT_MS, GATEWAY_STOP_TIMEOUT_MS, SECRET_KEY } from './config.js';
 
 const BIN = fileURLToPath(new URL('../bin/siemgate.mjs', import.meta.url));
-const LISTENING = /listening on (http:\/\/\S+)\/graphql/;
 const KIB = 1024;
+
+/** The base URL from `serve`'s stdout (JSON log lines): the `url` of its `siemgate listening` line, without `/graphql`. */
+function listeningUrl(stdout: string): string | undefined {
+  for (const line of stdout.split('\n')) {
+    if (!line.includes('"siemgate listening"')) continue;
+    try {
+      const entry = JSON.parse(line) as { msg?: string; url?: string };
+      if (entry.msg === 'siemgate listening' && entry.url) return entry.url.replace(/\/graphql$/, '');
+    } catch {
+      // a line still being written
+    }
+  }
+  return undefined;
+}
 
 /** Memory figures of a process, in bytes, from /proc/<pid>/status. */
 export interface ProcessMemory {
@@ -55,9 +68,12 @@ export class GatewayProcess {
     readonly dir: string,
     readonly env: NodeJS.ProcessEnv,
   ) {
-    child.stderr!.on('data', (chunk: Buffer) => {
+    // The log (JSON lines on stdout) and stderr, both kept for error messages.
+    const keep = (chunk: Buffer) => {
       this.#stderr = (this.#stderr + chunk.toString()).slice(-64 * KIB);
-    });
+    };
+    child.stderr!.on('data', keep);
+    child.stdout!.on('data', keep);
   }
 
   static start(options: GatewayStartOptions): Promise<GatewayProcess> {
@@ -87,7 +103,7 @@ export class GatewayProcess {
         clearTimeout(timer);
         child.kill('SIGKILL');
         removeTempDir(dir);
-        reject(new Error(`gateway (${options.label}) ${message}; stderr: ${stderr.slice(-2000)}`));
+        reject(new Error(`gateway (${options.label}) ${message}; stderr: ${stderr.slice(-2000)}; log: ${stdout.slice(-2000)}`));
       };
       const timer = setTimeout(() => fail(`did not listen within ${GATEWAY_START_TIMEOUT_MS} ms`), GATEWAY_START_TIMEOUT_MS);
       const onStderr = (chunk: Buffer) => (stderr += chunk.toString());
@@ -96,14 +112,13 @@ export class GatewayProcess {
       child.once('exit', onExit);
       child.stdout!.on('data', function onStdout(chunk: Buffer) {
         stdout += chunk.toString();
-        const match = LISTENING.exec(stdout);
-        if (!match) return;
+        const url = listeningUrl(stdout);
+        if (!url) return;
         clearTimeout(timer);
         child.stdout!.off('data', onStdout);
-        child.stdout!.resume();
         child.stderr!.off('data', onStderr);
         child.off('exit', onExit);
-        resolve(new GatewayProcess(child, match[1]!, dir, env));
+        resolve(new GatewayProcess(child, url, dir, env));
       });
     });
   }
@@ -116,7 +131,7 @@ export class GatewayProcess {
     return this.env.SIEMGATE_DB!;
   }
 
-  /** The last 64 KiB the child wrote to stderr (warnings and errors). */
+  /** The last 64 KiB the child wrote: its JSON log lines (stdout, at `warn` here) and stderr. */
   get stderr(): string {
     return this.#stderr;
   }

@@ -4,7 +4,7 @@ import { ROLES, type Role } from './auth/api-token.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { customerCommand } from './cli/customer-siem.js';
 import { startGateway } from './gateway.js';
-import { createLogger } from './logger.js';
+import { createLogger, stdoutDestination } from './logger.js';
 import { SettingsError, loadSettings, resolveSecretKey, settingsHelp, type Settings } from './settings.js';
 import { DatabaseLockedError, acquireDatabaseLock } from './store/database-lock.js';
 import { migrateToLatest, openSqliteDatabase } from './store/sqlite-database.js';
@@ -142,8 +142,13 @@ async function serve(settings: Settings): Promise<number> {
   }
 }
 
+/**
+ * `serve`'s output: JSON log lines (pino) on stdout, nothing else there — the start is the
+ * `siemgate listening` line (bound address, port, local URL). Human text goes to stderr: on a first start
+ * the new admin token (one sentence, then the token), or one line saying why the server cannot start.
+ */
 async function serveLocked(settings: Settings): Promise<number> {
-  const log = createLogger({ level: settings.logLevel });
+  const log = createLogger({ level: settings.logLevel, destination: stdoutDestination() });
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     gateway = await startGateway({ settings, logger: log });
@@ -153,14 +158,8 @@ async function serveLocked(settings: Settings): Promise<number> {
     console.error(`siemgate: ${problem}`);
     return ExitCode.CONFIG;
   }
-  // The address actually bound; a wildcard address also gets the local URL to open.
-  const { address, port } = gateway.address;
-  const bound = `http://${address.includes(':') ? `[${address}]` : address}:${port}/graphql`;
-  const wildcard = address === '0.0.0.0' || address === '::' ? ` (every ${address === '::' ? '' : 'IPv4 '}interface; locally ${gateway.url}/graphql)` : '';
-  console.log(`siemgate listening on ${bound}${wildcard}${settings.graphiql ? ' (GraphiQL on)' : ''}`);
   if (gateway.bootstrapToken) {
-    console.log('Created organisation "default" and its first admin API key. This token is shown only once; store it safely:');
-    console.log(gateway.bootstrapToken);
+    process.stderr.write(`Created organisation "default" and its first admin API key. This token is shown only once; store it safely:\n${gateway.bootstrapToken}\n`);
   }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -54,6 +54,8 @@ export interface Gateway {
   /** The address actually bound (`server.address()`), e.g. `{ address: '0.0.0.0', family: 'IPv4', port: 4000 }`. */
   address: AddressInfo;
   store: Store;
+  /** The delivery engine (its status and attempt hubs count live subscribers). */
+  engine: DeliveryEngine;
   /** Token of the admin key created on first start (no key existed, no bootstrap token set); print it once. */
   bootstrapToken?: string;
   /** Stops intake, closes connections and the database. */
@@ -154,14 +156,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const address = server.address() as AddressInfo;
   const { port } = address;
   const host = settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host;
-  log.info({ address: address.address, port, graphiql: settings.graphiql, database: settings.databasePath }, 'siemgate listening');
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // `address` is the one bound (0.0.0.0 for every IPv4 interface); `url` the local one to open. Written at
+  // every SIEMGATE_LOG_LEVEL but `silent`: it is how an operator (or a supervisor) learns the server is up.
+  (log.level === 'silent' ? log : log.child({}, { level: 'info' })).info({ address: address.address, port, url: `${url}${GRAPHQL_PATH}`, graphiql: settings.graphiql, database: settings.databasePath }, 'siemgate listening');
 
   let closed: Promise<void> | undefined;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     port,
     address,
     store,
+    engine,
     bootstrapToken,
     close() {
       closed ??= (async () => {
@@ -379,9 +385,28 @@ async function handleHttp(
     // A plain result: one write, rather than copying the web stream chunk by chunk.
     return res.end(Buffer.from(await response.arrayBuffer()));
   }
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+  // A stream (SSE): a client that goes away cancels it at once, which ends the subscription behind it
+  // (and unsubscribes it) without waiting for its next message.
+  const reader = response.body.getReader();
+  const cancel = () => void reader.cancel().catch(() => undefined);
+  res.once('close', cancel);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || res.destroyed) break;
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done).off('close', done);
+            resolve();
+          };
+          res.once('drain', done).once('close', done);
+        });
+      }
+    }
+  } finally {
+    res.off('close', cancel);
+    res.end();
   }
-  res.end();
 }
 

@@ -35,3 +35,8 @@ export function createLogger(options: { level?: string; destination?: Destinatio
     options.destination ?? pino.destination(2),
   );
 }
+
+/** Standard output, written synchronously (no line is lost when the process exits): `siemgate serve`'s log stream. */
+export function stdoutDestination(): DestinationStream {
+  return pino.destination({ dest: 1, sync: true });
+}

@@ -230,7 +230,7 @@ export const SETTINGS: { readonly [K in keyof Settings]-?: SettingSpec<K> } = {
   logLevel: {
     env: 'SIEMGATE_LOG_LEVEL',
     default: 'info',
-    description: `pino level: ${LOG_LEVELS.join(', ')} (JSON logs on stderr)`,
+    description: `pino level: ${LOG_LEVELS.join(', ')} (serve: JSON logs on stdout)`,
     parse: (raw) => {
       const level = raw?.trim().toLowerCase() || 'info';
       if (!(LOG_LEVELS as readonly string[]).includes(level)) {

@@ -25,6 +25,8 @@ export class SubscriberTooSlowError extends Error {
 interface Subscriber<T> {
   /** Callback subscribers ({@link StatusHub.listen}) get each message here instead of a queue. */
   deliver?: (message: T) => void;
+  /** A snapshot yielded before the queue (see {@link StatusHub.subscribeWithSnapshot}); not counted against the buffer. */
+  initial?: T[];
   queue: T[];
   waiting?: (result: IteratorResult<T>) => void;
   failing?: (error: Error) => void;
@@ -114,19 +116,57 @@ export class StatusHub<T> {
 
   /**
    * Subscribes to a topic: to every message, or with `key` to the messages of that key only. Ending the
-   * iteration (`return()`, or `break` in `for await`) unsubscribes.
+   * iteration (`return()`, or `break` in `for await`) unsubscribes at once, even while a `next()` is waiting.
    */
   subscribe(topic: string, options: { key?: string } = {}): AsyncIterableIterator<T> {
     const sub: Subscriber<T> = { queue: [], done: false, key: options.key ?? ALL };
     this.#add(topic, sub);
-    const end = (): IteratorResult<T> => {
+    return this.#iterate(topic, sub);
+  }
+
+  /**
+   * Subscribes, then reads the current state with `snapshot`, and yields that state first and then every
+   * message published since the subscription began (buffered while the snapshot was read). Because the
+   * subscription starts before the read, no message published after the snapshot can be missed; one
+   * published during the read may describe a state as old as the snapshot's and come after it, but every
+   * later change is published again, so the last message of a key is its latest state. When `snapshot`
+   * fails, the subscription is removed and the error thrown.
+   */
+  async subscribeWithSnapshot(topic: string, options: { key?: string }, snapshot: () => Promise<T[]> | T[]): Promise<AsyncIterableIterator<T>> {
+    const sub: Subscriber<T> = { queue: [], done: false, key: options.key ?? ALL };
+    this.#add(topic, sub);
+    try {
+      sub.initial = [...(await snapshot())];
+    } catch (error) {
       sub.done = true;
       this.#remove(topic, sub);
-      sub.waiting?.({ value: undefined, done: true });
+      throw error;
+    }
+    return this.#iterate(topic, sub);
+  }
+
+  /** Number of live subscribers across every topic and key. */
+  get size(): number {
+    let count = 0;
+    for (const keys of this.#topics.values()) for (const set of keys.values()) count += set.size;
+    return count;
+  }
+
+  #iterate(topic: string, sub: Subscriber<T>): AsyncIterableIterator<T> {
+    const end = (): IteratorResult<T> => {
+      sub.done = true;
+      sub.initial = undefined;
+      sub.queue.length = 0;
+      this.#remove(topic, sub);
+      const waiting = sub.waiting;
+      sub.waiting = undefined;
+      sub.failing = undefined;
+      waiting?.({ value: undefined, done: true });
       return { value: undefined, done: true };
     };
     const iterator: AsyncIterableIterator<T> = {
       next: () => {
+        if (sub.initial?.length) return Promise.resolve({ value: sub.initial.shift()!, done: false });
         if (sub.queue.length > 0) return Promise.resolve({ value: sub.queue.shift()!, done: false });
         if (sub.failed) return Promise.reject(sub.failed);
         if (sub.done) return Promise.resolve({ value: undefined, done: true });
@@ -175,4 +215,35 @@ export class StatusHub<T> {
     if (set.size === 0) keys.delete(sub.key);
     if (keys.size === 0) this.#topics.delete(topic);
   }
+}
+
+/**
+ * Maps an iterator's values, skipping those `map` turns into `undefined`, without an async generator: an
+ * async generator waiting for its source handles `return()` only once the next value arrives, so a client
+ * that completes a quiet subscription would stay subscribed until then. Here `return()` reaches the source
+ * at once.
+ */
+export function mapMessages<T, U>(source: AsyncIterator<T>, map: (message: T) => U | undefined): AsyncIterableIterator<U> {
+  const iterator: AsyncIterableIterator<U> = {
+    async next() {
+      for (;;) {
+        const result = await source.next();
+        if (result.done) return { value: undefined, done: true };
+        const value = map(result.value);
+        if (value !== undefined) return { value, done: false };
+      }
+    },
+    async return() {
+      await source.return?.();
+      return { value: undefined, done: true };
+    },
+    async throw(error?: unknown) {
+      await source.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { attemptsTopic, statusTopic, type IntegrationStats, type OrganizationStats } from '../delivery/delivery-engine.js';
+import { attemptsTopic, statusTopic, type IntegrationStats, type OrganizationStats, type StatusMessage } from '../delivery/delivery-engine.js';
+import { mapMessages } from '../delivery/status-hub.js';
 import type { DeliveryAttempt } from '../delivery/integration-worker.js';
 import { GraphQLError } from 'graphql';
 import { ErrorCode, unauthenticated } from '../errors.js';
@@ -257,19 +258,32 @@ builder.subscriptionType({
     siemIntegrationStatus: t.field({
       type: SiemIntegrationRef,
       authScopes: { reader: true },
-      description: 'The integration whenever its error tracking, health, last delivery or queue changes; all of the organisation\'s integrations without `id`.',
+      description:
+        'First the current state of each integration it covers (all of the organisation\'s without `id`), one message each; ' +
+        'then the integration whenever its error tracking, health, last delivery or queue changes. A client that reconnects gets the current state again.',
       args: { id: t.arg.id() },
       // Checks the id before the stream starts, so an unknown id ends the subscription with NOT_FOUND.
       subscribe: async (_root, args, ctx) => {
         const only = args.id ? (await ctx.tenant.getIntegration(String(args.id))).id : null;
-        const messages = ctx.services.engine.status.subscribe(statusTopic(ctx.principal.organization.id), { key: only ?? undefined });
-        return (async function* () {
-          for await (const message of messages) {
-            if (message.integration) {
-              yield { ...message.integration, liveStats: message.stats ?? undefined } satisfies WithLiveStats;
-            }
-          }
-        })();
+        const organizationId = ctx.principal.organization.id;
+        const engine = ctx.services.engine;
+        // Subscribed before the snapshot is read: a change during the read is buffered and follows the snapshot.
+        const messages = await engine.status.subscribeWithSnapshot(statusTopic(organizationId), { key: only ?? undefined }, async (): Promise<StatusMessage[]> => {
+          const [integrations, counters] = await Promise.all([
+            only ? ctx.tenant.getIntegration(only).then((i) => [i]) : ctx.tenant.listIntegrations(),
+            ctx.tenant.deliveryStates(),
+          ]);
+          return integrations.map((integration) => ({
+            organizationId,
+            integrationId: integration.id,
+            integration,
+            stats: engine.liveStats(integration.id, counters.get(integration.id) ?? NO_COUNTERS),
+          }));
+        });
+        // Not an async generator: completing the subscription must unsubscribe from the hub at once.
+        return mapMessages(messages, (message): WithLiveStats | undefined =>
+          message.integration ? { ...message.integration, liveStats: message.stats ?? undefined } : undefined,
+        );
       },
       resolve: (integration) => integration as never,
     }),

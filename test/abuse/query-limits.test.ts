@@ -181,6 +181,33 @@ describe("the product's own queries pass the default limits", () => {
     expect(res.json.errors, res.text.slice(0, 500)).toBeUndefined();
   });
 
+  it('a page size sent as a variable is costed like the literal: refused at 500 as `first: $n` too, admitted at 1', async () => {
+    const page = (first: string) => `edges { cursor node { id action actorKeyId actorName changes createdAt targetId targetType } } pageInfo { endCursor hasNextPage hasPreviousPage startCursor }`.replace(/^/, `auditLog(first: ${first}) { `) + ' }';
+    const aliased = (first: string) => Array.from({ length: 5 }, (_, i) => `a${i}: ${page(first)}`).join(' ');
+    const literal = await query(`{ ${aliased('500')} }`);
+    expect(literal.json.errors?.[0]?.extensions?.code, literal.text.slice(0, 300)).toBe('QUERY_LIMIT_EXCEEDED');
+
+    const withVariable = `query Pages($n: Int!) { ${aliased('$n')} }`;
+    const refused = await post(JSON.stringify({ query: withVariable, variables: { n: 500 } }));
+    expectRefused(refused, /cost/i);
+    expect(refused.json.errors.map((e: { extensions?: { code?: string } }) => e.extensions?.code)).toEqual(['QUERY_LIMIT_EXCEEDED']);
+    // The same document with a small page passes (a validation result cached for the document changes nothing).
+    const admitted = await post(JSON.stringify({ query: withVariable, variables: { n: 1 } }));
+    expect(admitted.json.errors, admitted.text.slice(0, 300)).toBeUndefined();
+    // A default value counts as well.
+    expectRefused(await query(`query Pages($n: Int = 500) { ${aliased('$n')} }`), /cost/i);
+  });
+
+  it('the generated every-field query passes with its page sizes and ids sent as variables', async () => {
+    const everything = selectEverything(buildSchema(), {
+      argument: (_field, arg) => (arg.name === 'first' ? '$first' : arg.name === 'id' || arg.name === 'integrationId' ? '$id' : undefined),
+    });
+    expect(everything).toContain('auditLog(first: $first)');
+    const res = await post(JSON.stringify({ query: everything.replace(/^query Everything /, 'query Everything($first: Int!, $id: ID!) '), variables: { first: LARGEST_PAGE, id: integrationId } }));
+    expect(res.json.errors, res.text.slice(0, 500)).toBeUndefined();
+    expect(res.json.data.auditLog.edges.length).toBeGreaterThan(0);
+  });
+
   it('every GraphQL block of the README passes validation and the limits (sent as a viewer: mutations answer FORBIDDEN, nothing changes)', async () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const blocks = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split(/\n(?=(?:query|mutation|subscription)\b)/)).map((b) => b.trim()).filter(Boolean);

@@ -26,7 +26,7 @@ function serveEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     SIEMGATE_DB: join(dir, 'siemgate.db'),
     SIEMGATE_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
     SIEMGATE_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
-    SIEMGATE_LOG_LEVEL: 'silent',
+    SIEMGATE_LOG_LEVEL: 'warn', // not silent: spawnServe waits for the start line
     SIEMGATE_EGRESS_ALLOW: '127.0.0.0/8',
     SIEMGATE_RETRY_BASE_MS: '20',
     SIEMGATE_RETRY_MAX_MS: '200',

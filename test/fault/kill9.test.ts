@@ -21,7 +21,7 @@ const env: NodeJS.ProcessEnv = {
   SIEMGATE_DB: join(dir, 'siemgate.db'),
   SIEMGATE_SECRET_KEY: Buffer.alloc(32, 9).toString('base64'),
   SIEMGATE_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
-  SIEMGATE_LOG_LEVEL: 'silent',
+  SIEMGATE_LOG_LEVEL: 'warn', // not silent: spawnServe waits for the start line
   SIEMGATE_EGRESS_ALLOW: '127.0.0.1/32',
   SIEMGATE_RETRY_BASE_MS: '20',
   SIEMGATE_RETRY_MAX_MS: '200',

@@ -20,7 +20,7 @@ const env: NodeJS.ProcessEnv = {
   SIEMGATE_DB: DB,
   SIEMGATE_SECRET_KEY: '', // the key file beside the database is generated: its mode is checked too
   SIEMGATE_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
-  SIEMGATE_LOG_LEVEL: 'silent',
+  SIEMGATE_LOG_LEVEL: 'warn', // not silent: spawnServe waits for the start line
 };
 const children: ChildProcess[] = [];
 

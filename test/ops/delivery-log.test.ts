@@ -146,23 +146,37 @@ describe('the log stream of a real gateway', () => {
 });
 
 describe('siemgate serve', () => {
-  it('writes JSON lines only on stderr; stdout holds the start banner and the first-start token notice', async () => {
+  it('writes JSON log lines only on stdout; the first-start token block is the only human text (stderr), and a restart writes none', async () => {
     const { dir, cleanup } = tempDir();
-    const server = await spawnServe({ PORT: '0', HOST: '127.0.0.1', SIEMGATE_DB: join(dir, 'siemgate.db'), SIEMGATE_SECRET_KEY: Buffer.alloc(32, 3).toString('base64'), SIEMGATE_BOOTSTRAP_TOKEN: '', SIEMGATE_LOG_LEVEL: 'info' });
+    const env = { PORT: '0', HOST: '127.0.0.1', SIEMGATE_DB: join(dir, 'siemgate.db'), SIEMGATE_SECRET_KEY: Buffer.alloc(32, 3).toString('base64'), SIEMGATE_BOOTSTRAP_TOKEN: '', SIEMGATE_LOG_LEVEL: 'info' };
+    const stop = async (child: import('node:child_process').ChildProcess) => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    };
+    const jsonOnly = (out: string) => {
+      const lines = out.split('\n').filter(Boolean);
+      for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+      return lines.map((l) => JSON.parse(l));
+    };
     try {
-      const token = await waitFor(() => server.stdout().split('\n').find((l) => /^sg_\S{20,}$/.test(l)));
-      await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"query":"{ nope }"}' });
-      const errLines = server.stderr().split('\n').filter(Boolean);
-      expect(errLines.length).toBeGreaterThan(0);
-      for (const line of errLines) expect(() => JSON.parse(line), line).not.toThrow();
-      expect(errLines.map((l) => JSON.parse(l).msg)).toContain('siemgate listening');
-      const outLines = server.stdout().split('\n').filter(Boolean);
-      expect(outLines.filter((l) => !/listening on http/.test(l) && !/shown only once/.test(l) && l !== token)).toEqual([]);
-      expect(server.stderr()).not.toContain(token);
-      expect(server.stdout()).not.toContain(ADMIN_TOKEN);
+      const first = await spawnServe(env);
+      const token = await waitFor(() => first.stderr().split('\n').find((l) => /^sg_\S{20,}$/.test(l)));
+      // Something the log reports: a client mistake.
+      await fetch(`${first.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"query":"{ nope }"}' });
+      await stop(first.child);
+      expect(first.stderr()).toBe(`Created organisation "default" and its first admin API key. This token is shown only once; store it safely:\n${token}\n`);
+      const logged = jsonOnly(first.stdout());
+      expect(logged.find((l) => l.msg === 'siemgate listening')).toMatchObject({ level: 30, address: '127.0.0.1', url: `${first.url}/graphql` });
+      expect(logged.map((l) => l.msg)).toContain('shutting down');
+      expect(first.stdout()).not.toContain(token);
+
+      const second = await spawnServe(env);
+      await stop(second.child);
+      expect(second.stderr()).toBe('');
+      expect(jsonOnly(second.stdout()).map((l) => l.msg)).toContain('siemgate listening');
+      expect(second.stdout()).not.toContain(ADMIN_TOKEN);
     } finally {
-      server.child.kill('SIGTERM');
-      await new Promise((resolve) => server.child.once('exit', resolve));
       cleanup();
     }
   });

@@ -122,7 +122,28 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_00
   });
 }
 
-/** Starts `siemgate serve` as a child process and resolves once it listens; returns the process and its URL. */
+/**
+ * The gateway's base URL (`http://127.0.0.1:4000`) from `siemgate serve`'s stdout (JSON log lines): the
+ * `url` of its `siemgate listening` line, without `/graphql`; undefined until that line was written.
+ */
+export function listeningUrl(stdout: string): string | undefined {
+  for (const line of stdout.split('\n')) {
+    if (!line.includes('"siemgate listening"')) continue;
+    try {
+      const entry = JSON.parse(line) as { msg?: string; url?: string };
+      if (entry.msg === 'siemgate listening' && entry.url) return entry.url.replace(/\/graphql$/, '');
+    } catch {
+      // a line still being written
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Starts `siemgate serve` as a child process and resolves once it listens (its `siemgate listening` log
+ * line on stdout); returns the process, its URL, and what it wrote (stdout: JSON log lines; stderr: the
+ * first-start token block).
+ */
 export function spawnServe(env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<{ child: ChildProcess; url: string; stdout: () => string; stderr: () => string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -135,10 +156,10 @@ export function spawnServe(env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<
     child.stderr!.on('data', (c) => (stderr += c));
     child.stdout!.on('data', (c) => {
       stdout += c;
-      const m = /listening on (http:\/\/\S+)\/graphql/.exec(stdout);
-      if (m) {
+      const url = listeningUrl(stdout);
+      if (url) {
         clearTimeout(timer);
-        resolve({ child, url: m[1]!, stdout: () => stdout, stderr: () => stderr });
+        resolve({ child, url, stdout: () => stdout, stderr: () => stderr });
       }
     });
     child.on('exit', (code) => {

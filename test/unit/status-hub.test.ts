@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StatusHub, SubscriberTooSlowError } from '../../src/delivery/status-hub.js';
+import { mapMessages, StatusHub, SubscriberTooSlowError } from '../../src/delivery/status-hub.js';
 
 describe('StatusHub', () => {
   it('delivers messages in order to every subscriber of a topic, and only that topic', async () => {
@@ -65,5 +65,45 @@ describe('StatusHub', () => {
     hub.publish('t', { integrationId: 'a', n: 2 });
     expect((await one.next()).value).toEqual({ integrationId: 'a', n: 2 });
     expect([(await all.next()).value.n, (await all.next()).value.n]).toEqual([1, 2]);
+  });
+
+  it('subscribes before reading the snapshot, then yields the snapshot and the messages published during the read, in that order', async () => {
+    const hub = new StatusHub<string>();
+    const it = await hub.subscribeWithSnapshot('t', {}, async () => {
+      expect(hub.subscriberCount('t')).toBe(1); // already subscribed while the state is read
+      hub.publish('t', 'change during the read');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return ['snapshot a', 'snapshot b'];
+    });
+    hub.publish('t', 'change after');
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) seen.push((await it.next()).value as string);
+    expect(seen).toEqual(['snapshot a', 'snapshot b', 'change during the read', 'change after']);
+  });
+
+  it('a snapshot larger than the buffer does not count against it', async () => {
+    const hub = new StatusHub<number>({ maxBuffered: 2 });
+    const it = await hub.subscribeWithSnapshot('t', {}, () => [1, 2, 3, 4, 5]);
+    hub.publish('t', 6);
+    const seen: number[] = [];
+    for (let i = 0; i < 6; i++) seen.push((await it.next()).value as number);
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('a failing snapshot read unsubscribes and throws', async () => {
+    const hub = new StatusHub<number>();
+    await expect(hub.subscribeWithSnapshot('t', { key: 'k' }, async () => Promise.reject(new Error('read failed')))).rejects.toThrow('read failed');
+    expect(hub.size).toBe(0);
+  });
+
+  it('return() while a next() waits unsubscribes at once, also through mapMessages', async () => {
+    const hub = new StatusHub<number>();
+    const mapped = mapMessages(await hub.subscribeWithSnapshot('t', {}, () => [1]), (n) => (n % 2 ? `odd ${n}` : undefined));
+    expect((await mapped.next()).value).toBe('odd 1');
+    const waiting = mapped.next(); // nothing published: waits
+    expect(hub.size).toBe(1);
+    await mapped.return!();
+    expect(hub.size).toBe(0);
+    expect(await waiting).toEqual({ value: undefined, done: true });
   });
 });
