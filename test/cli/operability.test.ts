@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -6,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SETTINGS, SettingsError, loadSettings, settingSpecs, settingsMarkdownRows } from '../../src/settings.js';
 import { closedPort, createIntegration, getIntegration, testIntegration, updateIntegration } from '../support/api.js';
 import { createSplunkIntegration, ingest, makeEvent, startHecSink } from '../support/delivery.js';
-import { BIN, spawnServe, startTestGateway, tempDir } from '../support/gateway.js';
+import { runCli, spawnServe, startTestGateway, tempDir } from '../support/gateway.js';
 
 /**
  * The rough edges of issue 11, each through the real `siemgate` binary (a separate process, as an operator
@@ -30,24 +29,9 @@ function freshDir(): string {
 }
 
 /** Runs `siemgate <args>` in `cwd` with exactly the siemgate settings given (none inherited from this process). */
-function siemgate(args: string[], env: Record<string, string>, cwd = ROOT): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SIEMGATE_|PORT$|HOST$)/.test(k)));
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    // A guard against a hang, not a timing assertion.
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`siemgate ${args.join(' ')} did not exit; stderr: ${stderr}`));
-    }, 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
+function siemgate(args: string[], env: Record<string, string>, cwd = ROOT) {
+  // The timeout is a guard against a hang, not a timing assertion.
+  return runCli(args, env, 60_000, { cwd, isolated: true });
 }
 
 const lines = (text: string) => text.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');

@@ -9,6 +9,7 @@ import {
 } from '../../src/destinations/cef-format.js';
 import type { SecurityEvent, Severity } from '../../src/events/security-event.js';
 import { extensionMap, parseCefLine } from './cef-spec-parser.js';
+import { securityEventArb } from '../support/fuzz.js';
 
 const HEADER = { deviceVendor: 'RAXE', deviceProduct: 'ThreatDetection', deviceVersion: '0.10.0' };
 
@@ -217,34 +218,14 @@ describe('formatCef properties', () => {
     .map((parts) => parts.join('') || '|')
     .map((s) => s.repeat(Math.ceil(10_240 / s.length)));
   const value = fc.oneof({ weight: 9, arbitrary: hostile }, { weight: 1, arbitrary: huge });
-  const optional = fc.option(value, { nil: undefined });
-  const severity = fc.constantFrom<Severity>('NONE', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL');
 
-  const eventArb = fc.record({
-    id: value,
-    time: fc.integer({ min: 0, max: 4_102_444_800_000 }).map((ms) => new Date(ms)),
-    type: value,
-    name: value,
-    severity,
-    outcome: optional,
-    customerId: optional,
-    msspId: optional,
-    installationId: optional,
-    agentId: optional,
-    userEmail: optional,
-    sourceIp: optional,
-    promptHash: optional,
-    ruleIds: fc.option(fc.array(value, { maxLength: 4 }), { nil: undefined }),
-    families: fc.option(fc.array(value, { maxLength: 4 }), { nil: undefined }),
-    message: optional,
-  });
+  const eventArb = securityEventArb(value);
+
   const headerArb = fc.record({ deviceVendor: value, deviceProduct: value, deviceVersion: value });
 
   it('is exactly one line, and a spec parser recovers every original value', () => {
     fc.assert(
-      fc.property(eventArb, headerArb, (generated, header) => {
-        const { message, ...rest } = generated;
-        const event: SecurityEvent = { ...rest, ...(message !== undefined ? { data: { message } } : {}) };
+      fc.property(eventArb, headerArb, (event, header) => {
         const line = formatCef(event, header);
 
         expect(line.includes('\n') || line.includes('\r')).toBe(false);
@@ -275,7 +256,7 @@ describe('formatCef properties', () => {
           externalId: present(event.id),
           cat: present(event.type),
           outcome: present(event.outcome),
-          msg: present(message),
+          msg: present(event.data?.message as string | undefined),
         };
         const labels: Record<string, string> = {
           cs1: 'PromptHash', cs2: 'RuleIDs', cs3: 'ThreatFamilies', cs4: 'SourceIp', cs5: 'MsspId', cs6: 'CustomerId',

@@ -5,11 +5,12 @@ import { formatCef } from '../../src/destinations/cef-format.js';
 import { createSyslogAdapter } from '../../src/destinations/syslog.js';
 import { formatSyslog } from '../../src/destinations/syslog-format.js';
 import type { SiemAdapter } from '../../src/destinations/types.js';
-import type { SecurityEvent, Severity } from '../../src/events/security-event.js';
+import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
 import { frameOctetCounting, truncateUtf8 } from '../../src/net/syslog-transport.js';
 import { extensionMap, parseCefLine } from './cef-spec-parser.js';
 import { parseRfc5424 } from './syslog-receivers.js';
+import { securityEventArb } from '../support/fuzz.js';
 
 /**
  * Issue 8, item 12 (control characters): ESC, VT, FF and every other C0 control except TAB, and DEL, used to pass raw
@@ -30,32 +31,9 @@ const piece = fc.oneof(
 );
 const text = fc.array(piece, { maxLength: 12 }).map((parts) => parts.join(''));
 const optional = fc.option(text, { nil: undefined });
-const severity = fc.constantFrom<Severity>('NONE', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL');
 
-const eventArb = fc.record({
-  id: text,
-  time: fc.integer({ min: -1e13, max: 1e13 }).map((ms) => new Date(ms)),
-  type: text,
-  name: text,
-  severity,
-  outcome: optional,
-  customerId: optional,
-  msspId: optional,
-  installationId: optional,
-  agentId: optional,
-  userEmail: optional,
-  sourceIp: optional,
-  promptHash: optional,
-  ruleIds: fc.option(fc.array(text, { maxLength: 3 }), { nil: undefined }),
-  families: fc.option(fc.array(text, { maxLength: 3 }), { nil: undefined }),
-  message: optional,
-});
+const eventArb = securityEventArb(text, { minTimeMs: -1e13, maxTimeMs: 1e13, maxList: 3 });
 const settingsArb = fc.record({ hostname: text, appName: text, deviceVendor: text, deviceProduct: text, procId: optional });
-
-function toEvent(generated: typeof eventArb extends fc.Arbitrary<infer T> ? T : never): SecurityEvent {
-  const { message, ...rest } = generated;
-  return { ...rest, ...(message !== undefined ? { data: { message } } : {}) };
-}
 
 function expectClean(bytes: Buffer, where: string) {
   const latin1 = bytes.toString('latin1');
@@ -67,7 +45,7 @@ describe('no control character other than TAB reaches a CEF line or a syslog fra
   it('CEF lines, and CEF over HTTP bodies apart from the LF that ends each line', () => {
     fc.assert(
       fc.property(eventArb, settingsArb, (generated, settings) => {
-        const event = toEvent(generated);
+        const event = generated;
         const line = formatCef(event, { deviceVendor: settings.deviceVendor, deviceProduct: settings.deviceProduct, deviceVersion: settings.appName }, { deviceHostName: settings.hostname });
         expectClean(Buffer.from(line, 'utf8'), 'CEF line');
         parseCefLine(line); // still one valid CEF record
@@ -82,7 +60,7 @@ describe('no control character other than TAB reaches a CEF line or a syslog fra
   it('syslog messages in both formats (MSG, HOSTNAME, APP-NAME/TAG, PROCID, MSGID), their TCP frames and UDP datagrams', () => {
     fc.assert(
       fc.property(eventArb, settingsArb, text, fc.constantFrom('RFC5424', 'RFC3164') as fc.Arbitrary<'RFC5424' | 'RFC3164'>, (generated, settings, msg, format) => {
-        const event = toEvent(generated);
+        const event = generated;
         // Any MSG, not only CEF: the syslog layer's own guarantee.
         const message = formatSyslog(format, {
           facility: 16, severity: 3, time: event.time, hostname: settings.hostname, appName: settings.appName,
@@ -100,7 +78,7 @@ describe('no control character other than TAB reaches a CEF line or a syslog fra
   it('what the SYSLOG and CEF adapters hand to the transport, for arbitrary events and host names', () => {
     fc.assert(
       fc.property(eventArb, settingsArb, (generated, settings) => {
-        const event = toEvent(generated);
+        const event = generated;
         const adapters: SiemAdapter<string>[] = [
           createSyslogAdapter({ type: 'SYSLOG', host: '127.0.0.1', port: 514, protocol: 'TCP', format: 'RFC5424', facility: 'local0' }, { egress, hostname: settings.hostname, appName: settings.appName }),
           createSyslogAdapter({ type: 'SYSLOG', host: '127.0.0.1', port: 514, protocol: 'UDP', format: 'RFC3164', facility: 'local0' }, { egress, hostname: settings.hostname, appName: settings.appName }),

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { ADMIN_TOKEN, type TestGateway } from '../support/gateway.js';
+import { ADMIN_TOKEN, readJsonAnswer, type TestGateway } from '../support/gateway.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from '../support/http-receiver.js';
 
 /** One REST answer as a client sees it. */
@@ -42,13 +42,7 @@ export async function rest(
     },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
+  const { text, json } = await readJsonAnswer(response);
   if (options.template) samples.push({ method: method.toLowerCase(), template: options.template, status: response.status, body: json ?? null });
   return { status: response.status, headers: response.headers, text, json };
 }

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import type { SecurityEvent, Severity } from '../../src/events/security-event.js';
 
 /**
  * fast-check arbitraries for the abuse suite (test/abuse): hostile values of every JSON type, and inputs shaped like
@@ -299,3 +300,32 @@ export const ingestBody: fc.Arbitrary<{ body: Buffer; contentType: string | null
     { weight: 1, arbitrary: fc.constantFrom('application/xml', 'multipart/form-data; boundary=x', 'application/jsonx', '*/*', 'application/x-www-form-urlencoded') },
   ),
 });
+
+/**
+ * Canonical events (already validated) whose every text field is drawn from `value`; `message`, when drawn, sits
+ * in `data.message`. For formatter properties (CEF, syslog): what the wire formats must carry for any text.
+ */
+export function securityEventArb(value: fc.Arbitrary<string>, options: { maxTimeMs?: number; minTimeMs?: number; maxList?: number } = {}): fc.Arbitrary<SecurityEvent> {
+  const optional = fc.option(value, { nil: undefined });
+  const list = fc.option(fc.array(value, { maxLength: options.maxList ?? 4 }), { nil: undefined });
+  return fc
+    .record({
+      id: value,
+      time: fc.integer({ min: options.minTimeMs ?? 0, max: options.maxTimeMs ?? 4_102_444_800_000 }).map((ms) => new Date(ms)),
+      type: value,
+      name: value,
+      severity: fc.constantFrom<Severity>('NONE', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'),
+      outcome: optional,
+      customerId: optional,
+      msspId: optional,
+      installationId: optional,
+      agentId: optional,
+      userEmail: optional,
+      sourceIp: optional,
+      promptHash: optional,
+      ruleIds: list,
+      families: list,
+      message: optional,
+    })
+    .map(({ message, ...rest }) => ({ ...rest, ...(message !== undefined ? { data: { message } } : {}) }) as SecurityEvent);
+}

@@ -103,10 +103,19 @@ export async function createKeyWithCli(env: NodeJS.ProcessEnv, org: string, role
   return stdout.trim().split('\n').at(-1)!;
 }
 
+/** Options of {@link runCli}. */
+export interface RunCliOptions {
+  /** @default this process's working directory */
+  cwd?: string;
+  /** Pass on none of this process's siemgate settings (`SIEMGATE_*`, `PORT`, `HOST`): only those in `env`. @default false */
+  isolated?: boolean;
+}
+
 /** Runs `siemgate <args>` as a separate process. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000, options: RunCliOptions = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const inherited = options.isolated ? Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SIEMGATE_|PORT$|HOST$)/.test(k))) : process.env;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
