@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as initial from './2026-11-22T0001-initial.js';
 import * as delivery from './2026-11-22T0002-delivery.js';
 import * as integrationTestedOkAt from './2026-11-22T0003-integration-tested-ok-at.js';
+import * as segmentLog from './2026-11-30T0001-segment-log.js';
 
 /**
  * Every migration, by name. Names sort in the order they apply (date-prefixed). Listed statically
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T0001-initial': initial,
   '2026-11-22T0002-delivery': delivery,
   '2026-11-22T0003-integration-tested-ok-at': integrationTestedOkAt,
+  '2026-11-30T0001-segment-log': segmentLog,
 };

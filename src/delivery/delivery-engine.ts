@@ -113,7 +113,7 @@ export class DeliveryEngine {
       createAdapter: createSiemAdapter,
       ...options,
     };
-    this.#delivery = new DeliveryStore(options.store.db, options.store.box);
+    this.#delivery = new DeliveryStore(options.store.db, options.store.box, options.store.log);
   }
 
   /** Starts a worker for every integration (paused when disabled) and resumes each from its durable cursor. */

@@ -2,7 +2,7 @@ import { hostname as osHostname } from 'node:os';
 import type { SecurityEvent } from '../events/security-event.js';
 import { HttpDestination, runConnectionTest } from './http-destination.js';
 import { resolveTimeoutMs } from '../net/timeouts.js';
-import { hecTime, sendHecBatch, toSnakeCaseEvent } from './splunk.js';
+import { hecFramer, hecTime, sendHecBatch, toSnakeCaseEvent } from './splunk.js';
 import type {
   AdapterOptions,
   ConnectionTestResult,
@@ -57,13 +57,15 @@ export interface LogScaleHecEvent {
  * const result = await logscale.send(events.map((e) => logscale.transform(e)));
  * ```
  */
-export function createCrowdStrikeAdapter(config: CrowdStrikeConfig, options: AdapterOptions): SiemAdapter<LogScaleHecEvent> {
+export function createCrowdStrikeAdapter(config: CrowdStrikeConfig, options: AdapterOptions): SiemAdapter<LogScaleHecEvent | string> {
   const timeoutMs = resolveTimeoutMs(config.timeoutSeconds, options);
   const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs, secrets: [config.token] });
   const host = options.hostname || osHostname();
 
-  const adapter: SiemAdapter<LogScaleHecEvent> = {
+  const frame = hecFramer({ host, source: LOGSCALE_SOURCE, ...(config.parser ? { sourcetype: config.parser } : {}), ...(config.repository ? { index: config.repository } : {}) });
+  const adapter: SiemAdapter<LogScaleHecEvent | string> = {
     type: 'CROWDSTRIKE',
+    fromStored: frame,
     transform(event: SecurityEvent): LogScaleHecEvent {
       return {
         time: hecTime(event.time),
@@ -74,7 +76,7 @@ export function createCrowdStrikeAdapter(config: CrowdStrikeConfig, options: Ada
         event: toSnakeCaseEvent(event),
       };
     },
-    send(records: LogScaleHecEvent[], sendOptions?: SendOptions): Promise<DeliveryResult> {
+    send(records: (LogScaleHecEvent | string)[], sendOptions?: SendOptions): Promise<DeliveryResult> {
       return sendHecBatch(records, {
         http,
         url: config.endpoint,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { toSnakeCaseEvent, type StoredEvent } from '../events/stored-event.js';
 import { hostname as osHostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecurityEvent } from '../events/security-event.js';
@@ -114,42 +115,29 @@ interface HecAnswerBody {
   'invalid-event-number'?: number;
 }
 
+/** The canonical event as the `event` object of a HEC envelope (the stored form of an event; see `toStoredLine`). */
+export { toSnakeCaseEvent };
+
+/** A HEC envelope: an object, or already serialised (framed around a stored line by {@link hecFramer}). */
+export type HecRecord = object | string;
+
 /**
- * The canonical event as the `event` object of a HEC envelope: snake_case keys, severity lower-case
- * (as in the product documentation's example), `event_type` for the type, unset fields omitted.
+ * Frames stored lines as HEC envelopes without parsing them: `{"time":…,"host":…,…,"event":<stored line>}`,
+ * byte for byte what `JSON.stringify` of the envelope object gives (same keys, same order), since the stored
+ * line is the envelope's `event` object serialised (see `toStoredLine`).
  *
  * @example
  * ```ts
- * toSnakeCaseEvent(event); // { id: '…', event_type: 'scan', name: '…', severity: 'critical', threat_detected: true, rule_ids: ['pi-001'], … }
+ * const frame = hecFramer({ host: 'gw', sourcetype: '_json' });
+ * frame({ line: '{"id":"…"}', timeMs: 1706619000123 }); // '{"time":1706619000.123,"host":"gw","sourcetype":"_json","event":{"id":"…"}}'
  * ```
  */
-export function toSnakeCaseEvent(event: SecurityEvent): Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    id: event.id,
-    event_type: event.type,
-    name: event.name,
-    severity: event.severity.toLowerCase(),
-    timestamp: event.time.toISOString(),
-  };
-  const optional: [string, unknown][] = [
-    ['outcome', event.outcome],
-    ['customer_id', event.customerId],
-    ['mssp_id', event.msspId],
-    ['installation_id', event.installationId],
-    ['agent_id', event.agentId],
-    ['user_email', event.userEmail],
-    ['source_ip', event.sourceIp],
-    ['threat_detected', event.threatDetected],
-    ['rule_ids', event.ruleIds],
-    ['families', event.families],
-    ['prompt_hash', event.promptHash],
-    ['prompt_length', event.promptLength],
-    ['detection_count', event.detectionCount],
-    ['scan_duration_ms', event.scanDurationMs],
-    ['data', event.data],
-  ];
-  for (const [key, value] of optional) if (value !== undefined) out[key] = value;
-  return out;
+export function hecFramer(fields: { host: string; source?: string; sourcetype?: string; index?: string }): (stored: StoredEvent) => string {
+  const { time: _time, event: _event, ...rest } = JSON.parse(JSON.stringify({ time: 0, ...fields, event: 0 })) as Record<string, unknown>;
+  // JSON.stringify keeps insertion order: time first, the fields as given, event last.
+  const middle = JSON.stringify(rest).slice(1, -1);
+  const between = middle === '' ? ',"event":' : `,${middle},"event":`;
+  return (stored) => `{"time":${Math.round(stored.timeMs) / MS_PER_SECOND}${between}${stored.line}}`;
 }
 
 /** Epoch seconds with millisecond precision (`1706619000.123`). @example `hecTime(new Date(1706619000123)) // 1706619000.123` */
@@ -166,12 +154,12 @@ export function hecTime(time: Date): number {
  * const [body] = hecBodies(records); // '{"time":…,"event":{…}}\n{"time":…}'
  * ```
  */
-export function hecBodies(records: readonly object[], maxBytes: number = HEC_MAX_BODY_BYTES): { body: string; count: number }[] {
+export function hecBodies(records: readonly HecRecord[], maxBytes: number = HEC_MAX_BODY_BYTES): { body: string; count: number }[] {
   const out: { body: string; count: number }[] = [];
   let parts: string[] = [];
   let size = 0;
   for (const record of records) {
-    const json = JSON.stringify(record);
+    const json = typeof record === 'string' ? record : JSON.stringify(record);
     const bytes = Buffer.byteLength(json, 'utf8') + 1;
     if (parts.length > 0 && size + bytes > maxBytes) {
       out.push({ body: parts.join('\n'), count: parts.length });
@@ -251,7 +239,7 @@ export interface HecSendOptions {
  * const result = await sendHecBatch(records, { http, url, authorization: `Splunk ${token}`, gzip: false, timeoutMs: 30_000 });
  * ```
  */
-export async function sendHecBatch(records: readonly object[], options: HecSendOptions): Promise<DeliveryResult> {
+export async function sendHecBatch(records: readonly HecRecord[], options: HecSendOptions): Promise<DeliveryResult> {
   const started = performance.now();
   const total = records.length;
   const elapsed = () => Math.round(performance.now() - started);
@@ -402,7 +390,7 @@ export function hecAckUrl(endpoint: string): string {
  * await splunk.close();
  * ```
  */
-export function createSplunkAdapter(config: SplunkConfig, options: AdapterOptions): SiemAdapter<SplunkHecEvent> {
+export function createSplunkAdapter(config: SplunkConfig, options: AdapterOptions): SiemAdapter<SplunkHecEvent | string> {
   const timeoutMs = resolveTimeoutMs(config.timeoutSeconds, options);
   const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs, secrets: [config.token] });
   const host = config.host || options.hostname || osHostname();
@@ -410,8 +398,10 @@ export function createSplunkAdapter(config: SplunkConfig, options: AdapterOption
   const channel = config.indexerAck ? randomUUID() : undefined;
   let ackUrl: string | undefined;
 
-  const adapter: SiemAdapter<SplunkHecEvent> = {
+  const frame = hecFramer({ host, ...(config.source ? { source: config.source } : {}), sourcetype, ...(config.index ? { index: config.index } : {}) });
+  const adapter: SiemAdapter<SplunkHecEvent | string> = {
     type: 'SPLUNK',
+    fromStored: frame,
     transform(event: SecurityEvent): SplunkHecEvent {
       return {
         time: hecTime(event.time),
@@ -422,7 +412,7 @@ export function createSplunkAdapter(config: SplunkConfig, options: AdapterOption
         event: toSnakeCaseEvent(event),
       };
     },
-    async send(records: SplunkHecEvent[], sendOptions?: SendOptions): Promise<DeliveryResult> {
+    async send(records: (SplunkHecEvent | string)[], sendOptions?: SendOptions): Promise<DeliveryResult> {
       if (config.indexerAck && ackUrl === undefined) {
         try {
           ackUrl = hecAckUrl(config.endpoint);

@@ -1,4 +1,5 @@
 import type { SecurityEvent } from '../events/security-event.js';
+import type { StoredEvent } from '../events/stored-event.js';
 import type { DeliveryResult } from '../net/delivery-result.js';
 import type { TlsOptions } from '../net/tls-options.js';
 import type { SyslogProtocol } from '../net/syslog-transport.js';
@@ -210,6 +211,11 @@ export interface SiemAdapter<TRecord = unknown> {
   readonly type: SiemIntegrationType;
   /** Maps one canonical event to this destination's wire record. Pure and synchronous. */
   transform(event: SecurityEvent): TRecord;
+  /**
+   * Optional fast path for formats that embed the stored line (HEC, LogScale): the wire record framed around
+   * the stored bytes, with no parse and re-serialise. Must put on the wire exactly what `transform` would.
+   */
+  fromStored?(stored: StoredEvent): TRecord;
   /** Sends records as one batch (split internally where the destination has size limits). Never throws. */
   send(records: TRecord[], options?: SendOptions): Promise<DeliveryResult>;
   /** Sends one clearly marked test event and reports each step. Never throws. */

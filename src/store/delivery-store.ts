@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
-import type { RoutingFilter } from './routing.js';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { routes, type RoutingFilter } from './routing.js';
 import type { DestinationConfig, SiemIntegrationType } from '../destinations/types.js';
-import { SEVERITY_ORDER } from '../events/security-event.js';
+import { deserializeEvent, serializeEvent, severityRank } from '../events/event-schema.js';
+import { fromStoredLine, toStoredLine } from '../events/stored-event.js';
 import type { SecretBox } from '../crypto/secret-box.js';
+import type { EventLog, LogEntry } from './event-log.js';
 import { errorTrackingUpdate } from './error-tracking.js';
 import { runTransaction } from './run-transaction.js';
 import { openDestinationConfig } from './sealed-config.js';
@@ -24,12 +26,13 @@ export interface DeliveryTarget {
   updatedAt: string;
 }
 
-/** One event read from the log for delivery. */
-export interface LogEntry {
-  seq: number;
-  eventId: string;
-  payload: string;
-  receivedAt: string;
+export type { LogEntry };
+
+/** Routed events read for a target, and how far the log was examined to find them. */
+export interface RoutedBatch {
+  entries: LogEntry[];
+  /** Every event up to this position was examined: the routed ones are in `entries`, the rest go elsewhere. */
+  scannedTo: number;
 }
 
 /** One dead letter queued for replay. */
@@ -58,12 +61,10 @@ export interface DeadLetterReason {
  * ```
  */
 export class DeliveryStore {
-  /** Per organisation, the seq up to which payloads were already compacted (saves rescanning). */
-  readonly #compactedUpTo = new Map<string, number>();
-
   constructor(
     private readonly db: Kysely<Database>,
     private readonly box: SecretBox,
+    private readonly log: EventLog,
   ) {}
 
   /** Every integration, enabled or not. */
@@ -91,22 +92,32 @@ export class DeliveryStore {
   }
 
   /**
-   * The next events for a target after `afterSeq`, in log order: the organisation's events of the
-   * target's customer (or all, for a global target) that pass its filter. Same rule as `routes()`.
+   * The next events for a target after `afterSeq`, in log order: the organisation's events of the target's
+   * customer (or all, for a global target) that pass its filter (`routes()`), at most `limit`. Examines at most
+   * `MAX_SCAN` events per call, so a target that takes few of its organisation's events still answers promptly.
    */
-  async readBatch(target: DeliveryTarget, afterSeq: number, limit: number): Promise<LogEntry[]> {
-    const rows = await this.routed(target, afterSeq)
-      .select(['seq', 'event_id', 'payload', 'received_at'])
-      .orderBy('seq')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({ seq: Number(r.seq), eventId: r.event_id, payload: r.payload, receivedAt: r.received_at }));
+  async readBatch(target: DeliveryTarget, afterSeq: number, limit: number): Promise<RoutedBatch> {
+    const entries: LogEntry[] = [];
+    let position = afterSeq;
+    let scanned = 0;
+    while (entries.length < limit && scanned < MAX_SCAN) {
+      const read = await this.log.read(target.organizationId, position, Math.max(limit, MIN_READ));
+      if (read.length === 0) break;
+      for (const e of read) {
+        if (routes(target, e)) {
+          entries.push(e);
+          if (entries.length === limit) return { entries, scannedTo: e.seq };
+        }
+        position = e.seq;
+      }
+      scanned += read.length;
+    }
+    return { entries, scannedTo: position };
   }
 
-  /** How many routed events wait after `afterSeq`. */
+  /** How many routed events wait after `afterSeq` (reads routing facts, never events). */
   async countQueued(target: DeliveryTarget, afterSeq: number): Promise<number> {
-    const row = await this.routed(target, afterSeq).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
-    return Number(row?.n ?? 0);
+    return this.log.countRouted(this.db, target.organizationId, target, afterSeq);
   }
 
   /** Dead letters queued for replay, in log order. */
@@ -119,7 +130,22 @@ export class DeliveryStore {
       .orderBy('event_seq')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({ deadLetterId: r.id, seq: Number(r.event_seq), eventId: r.event_id, payload: r.payload, receivedAt: r.created_at, attempts: r.attempts }));
+    return rows.map((r) => {
+      // Dead letters keep the canonical JSON (what the API shows); delivery reads stored lines.
+      const event = deserializeEvent(r.payload);
+      return {
+        deadLetterId: r.id,
+        seq: Number(r.event_seq),
+        eventId: r.event_id,
+        line: toStoredLine(event),
+        receivedAt: r.created_at,
+        timeMs: event.time.getTime(),
+        customerId: event.customerId ?? null,
+        severityRank: severityRank(event.severity),
+        type: event.type,
+        attempts: r.attempts,
+      };
+    });
   }
 
   /** Number of dead letters queued for replay. */
@@ -148,7 +174,7 @@ export class DeliveryStore {
         }))
         .where('integration_id', '=', integrationId);
       // Never backwards: a discard (`discardQueuedEvents`) may have moved the cursor past this batch meanwhile.
-      await (delivered.cursorSeq !== undefined ? state.set({ cursor_seq: sql<number>`max(cursor_seq, ${delivered.cursorSeq})` }) : state).execute();
+      await (delivered.cursorSeq !== undefined ? state.set({ cursor_seq: notBelow(delivered.cursorSeq) }) : state).execute();
       if (delivered.replayedIds?.length) await trx.deleteFrom('dead_letters').where('id', 'in', delivered.replayedIds).execute();
       await trx.updateTable('siem_integrations').set(errorTrackingUpdate({ success: true }, at) as never).where('id', '=', integrationId).execute();
     });
@@ -185,7 +211,7 @@ export class DeliveryStore {
               integration_id: target.id,
               event_seq: e.seq,
               event_id: e.eventId,
-              payload: e.payload,
+              payload: serializeEvent(fromStoredLine(e.line)),
               reason: why.reason,
               error: why.error.slice(0, 1000),
               http_status: why.httpStatus ?? null,
@@ -208,7 +234,7 @@ export class DeliveryStore {
       await trx
         .updateTable('delivery_state')
         .set((eb) => ({
-          ...(last ? { cursor_seq: sql<number>`max(cursor_seq, ${last.seq})` } : {}),
+          ...(last ? { cursor_seq: notBelow(last.seq) } : {}),
           dead_lettered: eb('dead_lettered', '+', fresh.length),
           ...(why.reason === 'rejected' ? { failed_attempts: eb('failed_attempts', '+', 1) } : {}),
           updated_at: now,
@@ -222,17 +248,16 @@ export class DeliveryStore {
   }
 
   /**
-   * Keeps the log small without giving up idempotency, in two steps of at most `limit` rows each:
-   * 1. compacts events every integration of their organisation (enabled or paused) has moved past: the payload is
-   *    dropped, the row (organisation, id) stays, so a re-sent id is still recognised;
-   * 2. deletes rows received before `dedupBefore` (the retention window; older undelivered events were
-   *    dead-lettered with their own copy of the payload).
-   * Returns the number of rows compacted and deleted.
+   * Keeps the log small without giving up idempotency, per organisation: drops the events of segments every
+   * integration (enabled or paused) has moved past, keeping their ids and routing facts; deletes segments
+   * received before `dedupBefore` (the retention window; older undelivered events were dead-lettered with their
+   * own copy first). With no integration nothing will read the log: everything counts as moved past.
+   * Returns the number of segments compacted and deleted.
    */
   async prune(dedupBefore: Date, limit = 10_000): Promise<{ compacted: number; deleted: number }> {
     let compacted = 0;
     let deleted = 0;
-    const orgs = await this.db.selectFrom('organizations').select('id as organization_id').execute();
+    const orgs = await this.db.selectFrom('log_heads').select('organization_id').execute();
     for (const { organization_id: org } of orgs) {
       if (compacted >= limit && deleted >= limit) break;
       const min = await this.db
@@ -241,53 +266,10 @@ export class DeliveryStore {
         .select((eb) => eb.fn.min('delivery_state.cursor_seq').as('min'))
         .where('delivery_state.organization_id', '=', org)
         .executeTakeFirst();
-      // A disabled integration is paused, not emptied: its queue is kept until it is re-enabled, its events
-      // expire (dead letters) or an admin discards them. With no integration nothing will read the log.
-      const upTo = min?.min === null || min?.min === undefined ? Number.MAX_SAFE_INTEGER : Number(min.min);
-      const from = this.#compactedUpTo.get(org) ?? 0;
-      const rows = await this.db
-        .selectFrom('events')
-        .select('seq')
-        .where('organization_id', '=', org)
-        .where('seq', '>', from)
-        .where('seq', '<=', upTo)
-        .orderBy('seq')
-        .limit(Math.max(0, limit - compacted))
-        .execute();
-      if (rows.length > 0) {
-        const last = Number(rows.at(-1)!.seq);
-        const result = await this.db
-          .updateTable('events')
-          .set({ payload: '' })
-          .where('organization_id', '=', org)
-          .where('seq', '>', from)
-          .where('seq', '<=', last)
-          .executeTakeFirst();
-        compacted += Number(result.numUpdatedRows);
-        this.#compactedUpTo.set(org, last);
-      }
-      // Only rows every integration has moved past: an older undelivered event is dead-lettered first.
-      // The oldest rows come first in seq order (one writer stamps received_at as it assigns seq), so
-      // the walk stops at the first row inside the window: no index on received_at to maintain.
-      const oldest = await this.db
-        .selectFrom('events')
-        .select(['seq', 'received_at'])
-        .where('organization_id', '=', org)
-        .where('seq', '<=', upTo)
-        .orderBy('seq')
-        .limit(Math.max(0, limit - deleted))
-        .execute();
-      const cutoff = dedupBefore.toISOString();
-      const expired = oldest.findIndex((r) => r.received_at >= cutoff);
-      const lastExpired = (expired === -1 ? oldest : oldest.slice(0, expired)).at(-1);
-      if (lastExpired) {
-        const result = await this.db
-          .deleteFrom('events')
-          .where('organization_id', '=', org)
-          .where('seq', '<=', Number(lastExpired.seq))
-          .executeTakeFirst();
-        deleted += Number(result.numDeletedRows);
-      }
+      const movedPast = min?.min === null || min?.min === undefined ? Number.MAX_SAFE_INTEGER : Number(min.min);
+      const step = await this.log.prune(org, movedPast, dedupBefore, limit);
+      compacted += step.compacted;
+      deleted += step.deleted;
     }
     return { compacted, deleted };
   }
@@ -298,39 +280,18 @@ export class DeliveryStore {
       .select(['id', 'organization_id', 'type', 'name', 'enabled', 'customer_id', 'filter', 'batch_size', 'flush_interval_seconds', 'retry_count', 'timeout_seconds', 'updated_at']);
   }
 
-  private routed(target: DeliveryTarget, afterSeq: number): SelectQueryBuilder<Database, 'events', object> {
-    return routedEvents(this.db, target, afterSeq);
-  }
-
   private async write(fn: (trx: Transaction<Database>) => Promise<void>): Promise<void> {
     await runTransaction(this.db, fn);
   }
 }
 
-/**
- * The events of the log after `afterSeq` that go to an integration (its organisation's, of its customer or
- * all for a global one, passing its filter): the SQL form of `routes()`.
- */
-export function routedEvents(
-  db: Kysely<Database> | Transaction<Database>,
-  target: { organizationId: string; customerId: string | null; filter: RoutingFilter | null },
-  afterSeq: number,
-): SelectQueryBuilder<Database, 'events', object> {
-  let q = db.selectFrom('events').where('organization_id', '=', target.organizationId).where('seq', '>', afterSeq);
-  if (target.customerId !== null) q = q.where('customer_id', '=', target.customerId);
-  const filter = target.filter;
-  if (filter?.minSeverity) q = q.where('severity_rank', '>=', SEVERITY_ORDER.indexOf(filter.minSeverity));
-  if (filter?.eventTypes?.length) {
-    const exact = filter.eventTypes.filter((t) => !t.endsWith('*'));
-    const prefixes = filter.eventTypes.filter((t) => t.endsWith('*')).map((t) => t.slice(0, -1));
-    q = q.where((eb) =>
-      eb.or([
-        ...(exact.length ? [eb('type', 'in', exact)] : []),
-        ...prefixes.map((p) => eb(sql<string>`substr(type, 1, ${p.length})`, '=', p)),
-      ]),
-    );
-  }
-  return q as SelectQueryBuilder<Database, 'events', object>;
+/** Events examined per `readBatch` at most; events read per log read at least. */
+const MAX_SCAN = 50_000;
+const MIN_READ = 500;
+
+/** `cursor_seq` moved to `seq` unless it is already past it (a discard may have moved it): portable `max`. */
+function notBelow(seq: number) {
+  return sql<number>`case when cursor_seq > ${seq} then cursor_seq else ${seq} end`;
 }
 
 function toTarget(row: {

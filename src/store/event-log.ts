@@ -1,10 +1,16 @@
-import type { Kysely, Transaction } from 'kysely';
-import { serializeEvent, severityRank } from '../events/event-schema.js';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { severityRank } from '../events/event-schema.js';
 import type { SecurityEvent } from '../events/security-event.js';
+import { toStoredLine } from '../events/stored-event.js';
+import { hashEventId, IdempotencyIndex, type IdHash } from './idempotency-index.js';
+import { routes, type Route } from './routing.js';
+import { runTransaction } from './run-transaction.js';
+import { SegmentCache, type EventFacts, type Segment } from './segment-cache.js';
 import type { Database } from './tables.js';
 
 /** What the delivery engine learns about each newly stored event (enough to route it without reading it back). */
 export interface AppendedEvent {
+  /** The event's position in its organisation's log. */
   seq: number;
   customerId: string | null;
   severityRank: number;
@@ -13,61 +19,440 @@ export interface AppendedEvent {
 
 /** Result of appending a batch. */
 export interface AppendResult {
-  /** Events stored now, in seq order. */
+  /** Events stored now, in position order. */
   appended: AppendedEvent[];
   /** Events whose id was already stored for this organisation (idempotent re-sends). */
   duplicates: number;
 }
 
-/** Rows per INSERT statement: 8 bound values a row stays far below SQLite's 32,766-variable limit. */
-const ROWS_PER_STATEMENT = 500;
+/** One event of the log, as delivery reads it. */
+export interface LogEntry {
+  /** Position in the organisation's log. */
+  seq: number;
+  eventId: string;
+  /** The stored line (see `toStoredLine`). */
+  line: string;
+  /** When the gateway committed it (ISO 8601). */
+  receivedAt: string;
+  /** The event's own time, epoch milliseconds. */
+  timeMs: number;
+  customerId: string | null;
+  severityRank: number;
+  type: string;
+}
+
+/** Options of {@link EventLog}. */
+export interface EventLogOptions {
+  /** Memory for recently appended and read segments. @default 16777216 (16 MiB) */
+  cacheBytes?: number;
+}
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/** What one write transaction appended: made visible (cache) on commit, taken back (ids) on rollback. */
+interface PendingAppends {
+  segments: Segment[];
+  ids: { hash: IdHash; position: number }[];
+}
+
+/** Segments read from the database per query while filling a batch. */
+const SEGMENTS_PER_READ = 32;
+/** Segments per page while rebuilding the id index or counting a queue. */
+const SEGMENTS_PER_PAGE = 2000;
 
 /**
- * Appends events to the organisation's log inside `trx`. An event whose `id` is already stored for
- * the organisation is skipped (stored once however often it is sent).
+ * Each organisation's event log, as segments: every committed append writes one row holding its events
+ * serialised once (stored lines joined by newlines) and their routing facts, at contiguous positions taken
+ * from the organisation's `log_heads` row under its lock. So an ingest costs one row however many events it
+ * carries, positions follow commit order on SQLite and PostgreSQL alike, and delivery frames request
+ * bodies from the stored bytes.
+ *
+ * Idempotency by event id is kept in memory ({@link IdempotencyIndex}, rebuilt from the facts at first use;
+ * a hash match is confirmed against the stored id), and appends of one organisation are serialised in the
+ * process, so two requests carrying the same id store it once. Across processes on PostgreSQL the head's row
+ * lock serialises them and each append first indexes the segments other replicas appended since.
  *
  * @example
  * ```ts
- * const { appended, duplicates } = await db.transaction().execute((trx) => appendEvents(trx, orgId, events, new Date()));
+ * const log = new EventLog(db);
+ * await log.write(orgId, (trx) => log.append(trx, orgId, events, new Date()));
+ * const entries = await log.read(orgId, 0, 500);
  * ```
  */
-export async function appendEvents(
-  trx: Transaction<Database> | Kysely<Database>,
-  organizationId: string,
-  events: readonly SecurityEvent[],
-  receivedAt: Date,
-): Promise<AppendResult> {
-  const appended: AppendedEvent[] = [];
-  const received = receivedAt.toISOString();
-  // Ids repeated inside one request count as duplicates too.
-  const seen = new Set<string>();
-  const unique = events.filter((e) => (seen.has(e.id) ? false : (seen.add(e.id), true)));
-  for (let i = 0; i < unique.length; i += ROWS_PER_STATEMENT) {
-    const chunk = unique.slice(i, i + ROWS_PER_STATEMENT);
-    const rows = await trx
-      .insertInto('events')
-      .values(
-        chunk.map((e) => ({
-          organization_id: organizationId,
-          event_id: e.id,
-          customer_id: e.customerId ?? null,
-          type: e.type,
-          severity_rank: severityRank(e.severity),
-          payload: serializeEvent(e),
-          received_at: received,
-        })),
-      )
-      .onConflict((oc) => oc.columns(['organization_id', 'event_id']).doNothing())
-      .returning(['seq', 'customer_id', 'severity_rank', 'type'])
-      .execute();
-    for (const r of rows) appended.push({ seq: Number(r.seq), customerId: r.customer_id, severityRank: r.severity_rank, type: r.type });
+export class EventLog {
+  readonly #db: Kysely<Database>;
+  readonly #postgres: boolean;
+  readonly #index = new IdempotencyIndex();
+  readonly #cache: SegmentCache;
+  /** Per organisation, the next position this process has indexed up to. */
+  readonly #known = new Map<string, number>();
+  readonly #pending = new WeakMap<object, PendingAppends>();
+  readonly #locks = new Map<string, Promise<unknown>>();
+  #loaded?: Promise<void>;
+
+  constructor(db: Kysely<Database>, options: EventLogOptions = {}) {
+    this.#db = db;
+    this.#postgres = db.getExecutor().adapter.constructor.name === 'PostgresAdapter';
+    this.#cache = new SegmentCache(options.cacheBytes ?? 16 * 1024 * 1024);
   }
-  appended.sort((a, b) => a.seq - b.seq);
-  return { appended, duplicates: events.length - appended.length };
+
+  /** Ids held by the in-memory index and bytes of cached segments (for metrics and the bench). */
+  get memory(): { ids: number; indexBytes: number; cacheBytes: number } {
+    return { ids: this.#index.size, indexBytes: this.#index.bytes, cacheBytes: this.#cache.bytes };
+  }
+
+  /**
+   * Runs a write transaction of one organisation in which {@link append} may be called. Appends of the same
+   * organisation run one at a time; their segments become readable from memory once committed, and their
+   * ids are taken back from the index when the transaction fails.
+   */
+  async write<T>(organizationId: string, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    await (this.#loaded ??= this.#load());
+    return this.#exclusive(organizationId, async () => {
+      const pending: PendingAppends = { segments: [], ids: [] };
+      const known = this.#known.get(organizationId);
+      try {
+        const result = await runTransaction(this.#db, (trx) => {
+          this.#pending.set(trx, pending);
+          return fn(trx);
+        });
+        for (const segment of pending.segments) this.#cache.put(segment);
+        return result;
+      } catch (error) {
+        for (const { hash, position } of pending.ids) this.#index.remove(hash, position);
+        // The head did not move: the rollback took the appended segments back.
+        if (known === undefined) this.#known.delete(organizationId);
+        else this.#known.set(organizationId, known);
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Appends events to the organisation's log inside a transaction of {@link write}. An event whose `id` is
+   * already stored for the organisation (or repeated in `events`) is skipped: stored once however often it is sent.
+   */
+  async append(trx: Transaction<Database>, organizationId: string, events: readonly SecurityEvent[], receivedAt: Date): Promise<AppendResult> {
+    const pending = this.#pending.get(trx);
+    if (!pending) throw new Error('EventLog.append must run inside EventLog.write');
+    const next = await this.#lockHead(trx, organizationId);
+    await this.#catchUp(trx, organizationId, next);
+
+    const hashes: IdHash[] = [];
+    const keep: SecurityEvent[] = [];
+    const seen = new Set<string>();
+    let suspects: { index: number; positions: number[] }[] | undefined;
+    for (const event of events) {
+      if (seen.has(event.id)) continue;
+      seen.add(event.id);
+      const hash = hashEventId(organizationId, event.id);
+      const positions = this.#index.candidates(hash);
+      if (positions.length > 0) (suspects ??= []).push({ index: keep.length, positions });
+      keep.push(event);
+      hashes.push(hash);
+    }
+    if (suspects) {
+      const stored = await this.#idsAt(trx, organizationId, suspects.flatMap((s) => s.positions));
+      const drop = new Set<number>();
+      for (const s of suspects) if (s.positions.some((p) => stored.get(p) === keep[s.index]!.id)) drop.add(s.index);
+      if (drop.size > 0) {
+        for (let i = keep.length - 1; i >= 0; i--) {
+          if (!drop.has(i)) continue;
+          keep.splice(i, 1);
+          hashes.splice(i, 1);
+        }
+      }
+    }
+    if (keep.length === 0) return { appended: [], duplicates: events.length };
+
+    const received = receivedAt.toISOString();
+    const lines = new Array<string>(keep.length);
+    const facts = new Array<EventFacts>(keep.length);
+    const appended = new Array<AppendedEvent>(keep.length);
+    let bytes = 0;
+    for (let i = 0; i < keep.length; i++) {
+      const e = keep[i]!;
+      const line = toStoredLine(e);
+      const customerId = e.customerId ?? null;
+      const rank = severityRank(e.severity);
+      lines[i] = line;
+      facts[i] = [e.id, customerId, rank, e.type, e.time.getTime()];
+      appended[i] = { seq: next + i, customerId, severityRank: rank, type: e.type };
+      bytes += line.length * 2 + e.id.length * 2 + 64;
+    }
+    const last = next + keep.length - 1;
+    await trx
+      .insertInto('event_segments')
+      .values({ organization_id: organizationId, first_position: next, last_position: last, received_at: received, events: lines.join('\n'), facts: JSON.stringify(facts) })
+      .execute();
+    await trx.updateTable('log_heads').set({ next_position: last + 1 }).where('organization_id', '=', organizationId).execute();
+    for (let i = 0; i < keep.length; i++) {
+      this.#index.add(hashes[i]!, next + i);
+      pending.ids.push({ hash: hashes[i]!, position: next + i });
+    }
+    this.#known.set(organizationId, last + 1);
+    pending.segments.push({ organizationId, first: next, last, receivedAt: received, lines, facts, bytes });
+    return { appended, duplicates: events.length - keep.length };
+  }
+
+  /** The last position of the organisation's log (0 for an empty log). New integrations start reading after it. */
+  async head(db: Executor, organizationId: string): Promise<number> {
+    const row = await db.selectFrom('log_heads').select('next_position').where('organization_id', '=', organizationId).executeTakeFirst();
+    return row ? Number(row.next_position) - 1 : 0;
+  }
+
+  /**
+   * Every event of the organisation after position `after`, in order, whole segments at a time until at
+   * least `maxEvents` are gathered (or the log ends). Unrouted: the caller applies `routes()`.
+   * Recently appended segments come from memory.
+   */
+  async read(organizationId: string, after: number, maxEvents: number): Promise<LogEntry[]> {
+    const out: LogEntry[] = [];
+    let position = after;
+    while (out.length < maxEvents) {
+      const cached = this.#cache.find(organizationId, position + 1);
+      if (cached) {
+        pushEntries(out, cached, position);
+        position = cached.last;
+        continue;
+      }
+      const segments = await this.#readSegments(organizationId, position, SEGMENTS_PER_READ);
+      if (segments.length === 0) break;
+      for (const segment of segments) {
+        this.#cache.put(segment);
+        pushEntries(out, segment, position);
+        position = segment.last;
+        if (out.length >= maxEvents) break;
+      }
+      if (segments.length < SEGMENTS_PER_READ) break;
+    }
+    return out;
+  }
+
+  /**
+   * How many events after `after` (and up to `upTo`) a route takes. Without a customer or filter this is
+   * arithmetic over segment bounds; otherwise it reads the routing facts, never the events.
+   */
+  async countRouted(db: Executor, organizationId: string, route: Route, after: number, upTo = Number.MAX_SAFE_INTEGER): Promise<number> {
+    if (route.customerId === null && !route.filter) {
+      const row = await db
+        .selectFrom('event_segments')
+        .select(sql<number>`coalesce(sum(case when last_position > ${upTo} then ${upTo} else last_position end - case when first_position - 1 > ${after} then first_position - 1 else ${after} end), 0)`.as('n'))
+        .where('organization_id', '=', organizationId)
+        .where('last_position', '>', after)
+        .where('first_position', '<=', upTo)
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
+    }
+    let count = 0;
+    let position = after;
+    for (;;) {
+      const rows = await db
+        .selectFrom('event_segments')
+        .select(['first_position', 'last_position', 'facts'])
+        .where('organization_id', '=', organizationId)
+        .where('last_position', '>', position)
+        .where('first_position', '<=', upTo)
+        .orderBy('last_position')
+        .limit(SEGMENTS_PER_PAGE)
+        .execute();
+      for (const row of rows) {
+        const first = Number(row.first_position);
+        const facts = JSON.parse(row.facts) as EventFacts[];
+        for (let i = 0; i < facts.length; i++) {
+          const p = first + i;
+          if (p <= after || p > upTo) continue;
+          const f = facts[i]!;
+          if (routes(route, { customerId: f[1], severityRank: f[2], type: f[3] })) count++;
+        }
+        position = Number(row.last_position);
+      }
+      if (rows.length < SEGMENTS_PER_PAGE) return count;
+    }
+  }
+
+  /**
+   * Keeps the log small: drops the events (not the facts) of segments every integration has moved past
+   * (`movedPast`: positions ≤ it), and deletes segments received before `deleteBefore` that are also moved
+   * past, their ids leaving the index with them. At most `limit` segments per step.
+   */
+  async prune(organizationId: string, movedPast: number, deleteBefore: Date, limit: number): Promise<{ compacted: number; deleted: number }> {
+    const compacted = await this.#db
+      .updateTable('event_segments')
+      .set({ events: '' })
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('event_segments')
+          .select('id')
+          .where('organization_id', '=', organizationId)
+          .where('last_position', '<=', movedPast)
+          .where('events', '<>', '')
+          .orderBy('last_position')
+          .limit(limit),
+      )
+      .executeTakeFirst();
+    const old = await this.#db
+      .selectFrom('event_segments')
+      .select(['id', 'first_position', 'last_position', 'received_at', 'facts'])
+      .where('organization_id', '=', organizationId)
+      .where('last_position', '<=', movedPast)
+      .orderBy('last_position')
+      .limit(limit)
+      .execute();
+    // Segments are received in position order: the walk stops at the first one inside the window.
+    const cutoff = deleteBefore.toISOString();
+    const end = old.findIndex((r) => r.received_at >= cutoff);
+    const expired = end === -1 ? old : old.slice(0, end);
+    if (expired.length > 0) {
+      const upTo = Number(expired.at(-1)!.last_position);
+      await this.#exclusive(organizationId, async () => {
+        await this.#db.deleteFrom('event_segments').where('organization_id', '=', organizationId).where('last_position', '<=', upTo).execute();
+        for (const row of expired) {
+          const first = Number(row.first_position);
+          const facts = JSON.parse(row.facts) as EventFacts[];
+          for (let i = 0; i < facts.length; i++) this.#index.remove(hashEventId(organizationId, facts[i]![0]), first + i);
+        }
+        this.#cache.forget(organizationId, upTo);
+      });
+    }
+    return { compacted: Number(compacted.numUpdatedRows), deleted: expired.length };
+  }
+
+  async #readSegments(organizationId: string, after: number, limit: number): Promise<Segment[]> {
+    const rows = await this.#db
+      .selectFrom('event_segments')
+      .select(['first_position', 'last_position', 'received_at', 'events', 'facts'])
+      .where('organization_id', '=', organizationId)
+      .where('last_position', '>', after)
+      .orderBy('last_position')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      organizationId,
+      first: Number(r.first_position),
+      last: Number(r.last_position),
+      receivedAt: r.received_at,
+      lines: r.events === '' ? null : r.events.split('\n'),
+      facts: JSON.parse(r.facts) as EventFacts[],
+      bytes: (r.events.length + r.facts.length) * 2 + 128,
+    }));
+  }
+
+  /** Takes the organisation's head (its row lock, on PostgreSQL) and returns its next position. */
+  async #lockHead(trx: Transaction<Database>, organizationId: string): Promise<number> {
+    const select = () => {
+      const q = trx.selectFrom('log_heads').select('next_position').where('organization_id', '=', organizationId);
+      return (this.#postgres ? q.forUpdate() : q).executeTakeFirst();
+    };
+    let row = await select();
+    if (!row) {
+      await trx.insertInto('log_heads').values({ organization_id: organizationId, next_position: 1 }).onConflict((oc) => oc.column('organization_id').doNothing()).execute();
+      row = await select();
+    }
+    return Number(row!.next_position);
+  }
+
+  /** Indexes the ids of segments appended by other processes since this one last looked (PostgreSQL replicas). */
+  async #catchUp(trx: Transaction<Database>, organizationId: string, next: number): Promise<void> {
+    const known = this.#known.get(organizationId) ?? 1;
+    if (known >= next) return;
+    let position = known - 1;
+    for (;;) {
+      const rows = await trx
+        .selectFrom('event_segments')
+        .select(['first_position', 'last_position', 'facts'])
+        .where('organization_id', '=', organizationId)
+        .where('last_position', '>', position)
+        .orderBy('last_position')
+        .limit(SEGMENTS_PER_PAGE)
+        .execute();
+      for (const row of rows) {
+        const first = Number(row.first_position);
+        const facts = JSON.parse(row.facts) as EventFacts[];
+        for (let i = 0; i < facts.length; i++) if (first + i >= known) this.#index.add(hashEventId(organizationId, facts[i]![0]), first + i);
+        position = Number(row.last_position);
+      }
+      if (rows.length < SEGMENTS_PER_PAGE) break;
+    }
+    this.#known.set(organizationId, next);
+  }
+
+  /** The ids stored at these positions of the organisation's log. */
+  async #idsAt(trx: Transaction<Database>, organizationId: string, positions: number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    const wanted = [...new Set(positions)].sort((a, b) => a - b);
+    let i = 0;
+    while (i < wanted.length) {
+      const rows = await trx
+        .selectFrom('event_segments')
+        .select(['first_position', 'last_position', 'facts'])
+        .where('organization_id', '=', organizationId)
+        .where('last_position', '>=', wanted[i]!)
+        .orderBy('last_position')
+        .limit(SEGMENTS_PER_READ)
+        .execute();
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        const first = Number(row.first_position);
+        const last = Number(row.last_position);
+        if (wanted[i]! > last) continue;
+        const facts = JSON.parse(row.facts) as EventFacts[];
+        while (i < wanted.length && wanted[i]! <= last) {
+          const p = wanted[i++]!;
+          if (p >= first) out.set(p, facts[p - first]![0]);
+        }
+        if (i >= wanted.length) break;
+      }
+    }
+    return out;
+  }
+
+  /** Builds the id index from the log (once, before the first append). */
+  async #load(): Promise<void> {
+    const heads = await this.#db.selectFrom('log_heads').select(['organization_id', 'next_position']).execute();
+    for (const h of heads) this.#known.set(h.organization_id, Number(h.next_position));
+    let after = 0;
+    for (;;) {
+      const rows = await this.#db
+        .selectFrom('event_segments')
+        .select(['id', 'organization_id', 'first_position', 'facts'])
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(SEGMENTS_PER_PAGE)
+        .execute();
+      for (const row of rows) {
+        const org = row.organization_id;
+        const first = Number(row.first_position);
+        // Segments appended after the heads were read are indexed by the first append's catch-up.
+        const known = this.#known.get(org) ?? 1;
+        const facts = JSON.parse(row.facts) as EventFacts[];
+        for (let i = 0; i < facts.length; i++) if (first + i < known) this.#index.add(hashEventId(org, facts[i]![0]), first + i);
+        after = Number(row.id);
+      }
+      if (rows.length < SEGMENTS_PER_PAGE) break;
+    }
+  }
+
+  /** Runs `fn` after every earlier `#exclusive` call of the organisation settled. */
+  #exclusive<T>(organizationId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(organizationId) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#locks.set(organizationId, settled);
+    void settled.then(() => {
+      if (this.#locks.get(organizationId) === settled) this.#locks.delete(organizationId);
+    });
+    return run;
+  }
 }
 
-/** The highest seq stored so far (0 for an empty log). New integrations start reading after it. */
-export async function headSeq(db: Transaction<Database> | Kysely<Database>): Promise<number> {
-  const row = await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('head')).executeTakeFirst();
-  return Number(row?.head ?? 0);
+function pushEntries(out: LogEntry[], segment: Segment, after: number): void {
+  const { first, facts, lines, receivedAt } = segment;
+  for (let i = Math.max(0, after - first + 1); i < facts.length; i++) {
+    const f = facts[i]!;
+    out.push({ seq: first + i, eventId: f[0], line: lines?.[i] ?? '', receivedAt, timeMs: f[4], customerId: f[1], severityRank: f[2], type: f[3] });
+  }
 }

@@ -4,7 +4,7 @@ import { Role, hashApiToken, type Role as RoleType } from '../auth/api-token.js'
 import type { SecretBox } from '../crypto/secret-box.js';
 import { RecordNotFoundError, asStoreError } from './store-errors.js';
 import type { Database } from './tables.js';
-import type { AppendedEvent } from './event-log.js';
+import { EventLog, type AppendedEvent, type EventLogOptions } from './event-log.js';
 import { TenantStore, type Actor, type ApiKeyRecord, type StoreNotifier } from './tenant-store.js';
 
 export interface Organization {
@@ -50,18 +50,23 @@ export class InvalidSlugError extends Error {
  */
 export class Store {
   readonly #listeners: StoreNotifier[] = [];
-  readonly #shared: { db: Kysely<Database>; box: SecretBox; now: () => Date; notify: StoreNotifier };
+  readonly #shared: { db: Kysely<Database>; box: SecretBox; now: () => Date; notify: StoreNotifier; log: EventLog };
+  /** The organisations' event logs (appends go through {@link TenantStore.ingest}; delivery reads them). */
+  readonly log: EventLog;
 
   constructor(
     readonly db: Kysely<Database>,
     readonly box: SecretBox,
     private readonly now: () => Date = () => new Date(),
+    options: { log?: EventLogOptions } = {},
   ) {
     const listeners = this.#listeners;
+    this.log = new EventLog(db, options.log);
     this.#shared = {
       db,
       box,
       now,
+      log: this.log,
       notify: {
         eventsAppended: (org: string, events: AppendedEvent[]) => listeners.forEach((l) => l.eventsAppended(org, events)),
         integrationChanged: (org: string, id: string) => listeners.forEach((l) => l.integrationChanged(org, id)),

@@ -58,15 +58,23 @@ export interface AuditLogTable {
   created_at: string;
 }
 
-export interface EventsTable {
-  seq: Generated<number>;
+/** One segment of an organisation's event log: the events of one committed append (see event-log.ts). */
+export interface EventSegmentsTable {
+  id: Generated<number>;
   organization_id: string;
-  event_id: string;
-  customer_id: string | null;
-  type: string;
-  severity_rank: number;
-  payload: string;
+  first_position: number;
+  last_position: number;
   received_at: string;
+  /** Stored lines joined by "\n"; '' once every integration has moved past them. */
+  events: string;
+  /** JSON `[id, customerId | null, severityRank, type, timeMs][]`, one entry per event. */
+  facts: string;
+}
+
+/** The next position of each organisation's log; appends lock the row. */
+export interface LogHeadsTable {
+  organization_id: string;
+  next_position: number;
 }
 
 export interface DeliveryStateTable {
@@ -97,7 +105,8 @@ export interface DeadLettersTable {
 }
 
 export interface Database {
-  events: EventsTable;
+  event_segments: EventSegmentsTable;
+  log_heads: LogHeadsTable;
   delivery_state: DeliveryStateTable;
   dead_letters: DeadLettersTable;
   organizations: OrganizationsTable;

@@ -9,11 +9,9 @@ import type { DestinationConfig, SiemIntegrationType } from '../destinations/typ
 import type { SecurityEvent } from '../events/security-event.js';
 import { errorTrackingUpdate, type DeliveryOutcomeUpdate } from './error-tracking.js';
 import type { RoutingFilter } from './routing.js';
-import { routedEvents } from './delivery-store.js';
-import { appendEvents, headSeq, type AppendedEvent } from './event-log.js';
+import type { AppendedEvent, EventLog } from './event-log.js';
 import { redactSecrets } from './redact.js';
 import { InvalidInputError, RecordNotFoundError, asStoreError } from './store-errors.js';
-import { runTransaction } from './run-transaction.js';
 import { openDestinationConfig, sealDestinationConfig } from './sealed-config.js';
 import type { Database, SiemIntegrationsTable } from './tables.js';
 
@@ -66,15 +64,17 @@ export class TenantStore {
   private readonly box: SecretBox;
   private readonly now: () => Date;
   private readonly notify: StoreNotifier;
+  private readonly log: EventLog;
 
   constructor(
-    shared: { db: Kysely<Database>; box: SecretBox; now: () => Date; notify: StoreNotifier },
+    shared: { db: Kysely<Database>; box: SecretBox; now: () => Date; notify: StoreNotifier; log: EventLog },
     readonly organizationId: string,
   ) {
     this.db = shared.db;
     this.box = shared.box;
     this.now = shared.now;
     this.notify = shared.notify;
+    this.log = shared.log;
   }
 
   // ── integrations ────────────────────────────────────────────────────────────
@@ -146,7 +146,7 @@ export class TenantStore {
     await this.write(async (trx) => {
       await trx.insertInto('siem_integrations').values(row).execute();
       // A new integration receives events from now on.
-      await trx.insertInto('delivery_state').values({ integration_id: id, organization_id: this.organizationId, cursor_seq: await headSeq(trx), delivered: 0, succeeded_attempts: 0, failed_attempts: 0, dead_lettered: 0, updated_at: now }).execute();
+      await trx.insertInto('delivery_state').values({ integration_id: id, organization_id: this.organizationId, cursor_seq: await this.log.head(trx, this.organizationId), delivered: 0, succeeded_attempts: 0, failed_attempts: 0, dead_lettered: 0, updated_at: now }).execute();
       return this.audit(trx, actor, AuditAction.INTEGRATION_CREATED, 'SiemIntegration', id, { after: auditView(row, config) });
     });
     this.notify.integrationChanged(this.organizationId, id);
@@ -256,7 +256,7 @@ export class TenantStore {
         const key = await trx.selectFrom('api_keys').select('revoked_at').where('id', '=', options.keyId).where('organization_id', '=', this.organizationId).executeTakeFirst();
         if (!key || key.revoked_at !== null) throw new ApiKeyRevokedError();
       }
-      const result = await appendEvents(trx, this.organizationId, events, this.now());
+      const result = await this.log.append(trx, this.organizationId, events, this.now());
       duplicates = result.duplicates;
       return result.appended;
     });
@@ -356,10 +356,9 @@ export class TenantStore {
       if (!row) throw new RecordNotFoundError('SiemIntegration', integrationId);
       const state = await trx.selectFrom('delivery_state').select('cursor_seq').where('integration_id', '=', integrationId).executeTakeFirstOrThrow();
       const cursor = Number(state.cursor_seq);
-      const head = await headSeq(trx);
-      const route = { organizationId: this.organizationId, customerId: row.customer_id, filter: row.filter ? (JSON.parse(row.filter) as RoutingFilter) : null };
-      const counted = await routedEvents(trx, route, cursor).where('seq', '<=', head).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
-      result.discarded = Number(counted?.n ?? 0);
+      const head = await this.log.head(trx, this.organizationId);
+      const route = { customerId: row.customer_id, filter: row.filter ? (JSON.parse(row.filter) as RoutingFilter) : null };
+      result.discarded = await this.log.countRouted(trx, this.organizationId, route, cursor, head);
       const at = iso(this.now());
       if (head > cursor) await trx.updateTable('delivery_state').set({ cursor_seq: head, updated_at: at }).where('integration_id', '=', integrationId).execute();
       const cancelled = await trx
@@ -503,13 +502,13 @@ export class TenantStore {
       outcome: 'success',
       data: { targetType, targetId, actor: { keyId: actor.keyId, name: actor.name }, changes: redacted },
     };
-    const { appended } = await appendEvents(trx, this.organizationId, [event], at);
+    const { appended } = await this.log.append(trx, this.organizationId, [event], at);
     return appended;
   }
 
   /** Runs a write transaction; events it appended are announced to the delivery engine after commit. */
   private async write(fn: (trx: Transaction<Database>) => Promise<AppendedEvent[] | void>): Promise<void> {
-    const appended = await runTransaction(this.db, fn);
+    const appended = await this.log.write(this.organizationId, fn);
     if (appended && appended.length > 0) this.notify.eventsAppended(this.organizationId, appended);
   }
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataOf } from '../support/api.js';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { INGEST_EVENTS, makeEvent, postEvents } from '../support/delivery.js';
+import { fromStoredLine } from '../../src/events/stored-event.js';
 
 /**
  * Issue 11, "A wider door", over the real server and real HTTP: gzip/deflate bodies for `POST /v1/events`
@@ -58,9 +59,16 @@ function post(path: string, body: Buffer, headers: Record<string, string>): Prom
 const postEventsEncoded = (events: unknown, coding: string, encode: (b: Buffer) => Buffer) =>
   post('/v1/events', encode(Buffer.from(JSON.stringify(events))), { 'content-type': 'application/json', 'content-encoding': coding });
 
+/** The canonical event as stored (the JSON of a SecurityEvent, `time` as ISO 8601). */
+const serializable = (e: unknown) => JSON.parse(JSON.stringify(e));
+
 async function stored(id: string): Promise<any> {
-  const row = await g.store.db.selectFrom('events').select('payload').where('event_id', '=', id).executeTakeFirst();
-  return row ? JSON.parse(row.payload) : undefined;
+  const rows = await g.store.db.selectFrom('event_segments').select('events').execute();
+  for (const row of rows) {
+    const line = row.events.split('\n').find((l) => l.includes(`"id":${JSON.stringify(id)}`));
+    if (line) return serializable(fromStoredLine(line));
+  }
+  return undefined;
 }
 
 /** The inflated byte count the gateway reports it stopped at. */
