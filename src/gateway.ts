@@ -15,6 +15,7 @@ import { DeliveryEngine } from './delivery/delivery-engine.js';
 import { IntegrationTester } from './delivery/integration-tester.js';
 import { INGEST_PATH, handleIngest } from './http/ingest-endpoint.js';
 import { IngestAdmission } from './http/ingest-admission.js';
+import { EventPreparer } from './events/event-preparer.js';
 import { handleSettingsApi, isSettingsApiPath } from './http/settings-api.js';
 import { ErrorCode } from './errors.js';
 import { CorruptBodyError, PayloadTooLargeError, UnsupportedEncodingError, contentCodingOf, readBody, sendJson, type ContentCoding } from './http/read-body.js';
@@ -118,13 +119,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     bufferBytesPerOrganization: settings.ingestBufferBytesPerOrganization,
     bodyTimeoutMs: settings.ingestBodyTimeoutMs,
   });
+  // Parsing, validating and serialising ingest bodies: beside the main thread, which commits and delivers.
+  const preparer = new EventPreparer({ threads: settings.ingestThreads });
   const services: GatewayServices = { store, tester: new IntegrationTester({ egress }), engine, ingest: ingestAdmission };
   const revocations = new RevocationMonitor({ store, onError: (error) => log.warn({ err: error }, 'checking API keys for revocation failed') });
   revocations.start();
   const yoga = createGraphQLServer({ settings, log, services, metrics, revocations });
 
   const server = createServer((req, res) => {
-    handleHttp(req, res, { yoga, store, settings, log, ingestAdmission, metrics, services }).catch((error: unknown) => {
+    handleHttp(req, res, { yoga, store, settings, log, ingestAdmission, preparer, metrics, services }).catch((error: unknown) => {
       log.error({ err: error }, 'unhandled error in HTTP handler');
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error.' }] });
       else res.destroy();
@@ -145,6 +148,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }).catch(async (error: unknown) => {
     revocations.stop();
     metrics?.close();
+    await preparer.close();
     await destroyDatabase(db);
     throw error;
   });
@@ -185,6 +189,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         const force = setTimeout(() => server.closeAllConnections(), 2_000);
         await httpClosed;
         clearTimeout(force);
+        await preparer.close();
         await destroyDatabase(db);
       })();
       return closed;
@@ -327,7 +332,7 @@ function serveGraphQLOverWebSocket(
 async function handleHttp(
   req: IncomingMessage,
   res: ServerResponse,
-  { yoga, store, settings, log, ingestAdmission, metrics, services }: { yoga: YogaServerInstance<ServerContext, GatewayContext>; store: Store; settings: Settings; log: Logger; ingestAdmission: IngestAdmission; metrics?: GatewayMetrics; services: GatewayServices },
+  { yoga, store, settings, log, ingestAdmission, preparer, metrics, services }: { yoga: YogaServerInstance<ServerContext, GatewayContext>; store: Store; settings: Settings; log: Logger; ingestAdmission: IngestAdmission; preparer: EventPreparer; metrics?: GatewayMetrics; services: GatewayServices },
 ) {
   const url = new URL(req.url ?? '/', 'http://gateway');
   if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -343,7 +348,7 @@ async function handleHttp(
   if (url.pathname === METRICS_PATH) return serveMetrics(req, res, { metrics, token: settings.metricsToken });
   if (url.pathname === INGEST_PATH) {
     metrics?.observeIngest(req, res);
-    return handleIngest(req, res, { store, log, admission: ingestAdmission });
+    return handleIngest(req, res, { store, log, admission: ingestAdmission, preparer });
   }
   if (isSettingsApiPath(url.pathname)) return handleSettingsApi(req, res, { services, log, maxBodyBytes: settings.maxBodyBytes });
   if (url.pathname !== GRAPHQL_PATH) return sendJson(res, 404, { error: 'not found' });

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -68,6 +69,8 @@ export interface Settings {
    * crash, may lose the last commits on power loss; faster). @default "FULL"
    */
   dbSynchronous: 'FULL' | 'NORMAL';
+  /** `SIEMGATE_INGEST_THREADS`: worker threads that parse, validate and serialise `POST /v1/events` bodies; 0: the main thread. @default cores − 1 (at least 1) */
+  ingestThreads: number;
   /** `SIEMGATE_METRICS`: serve Prometheus metrics at `GET /metrics` (404 when false). @default true */
   metrics: boolean;
   /**
@@ -304,6 +307,12 @@ export const SETTINGS: { readonly [K in keyof Settings]-?: SettingSpec<K> } = {
     default: 'FULL',
     description: '`FULL`: every commit survives power loss; `NORMAL`: survives a crash, may lose the last commits on power loss, faster',
     parse: (raw) => parseChoice('SIEMGATE_DB_SYNCHRONOUS', raw, ['FULL', 'NORMAL'] as const, 'FULL'),
+  },
+  ingestThreads: {
+    env: 'SIEMGATE_INGEST_THREADS',
+    default: 'cores − 1 (at least 1)',
+    description: 'worker threads that parse, validate and serialise `POST /v1/events` bodies (bodies under 64 KiB stay on the main thread); `0`: all on the main thread',
+    parse: (raw) => parseInteger('SIEMGATE_INGEST_THREADS', raw, Math.max(1, availableParallelism() - 1), 0, 64),
   },
   metrics: {
     env: 'SIEMGATE_METRICS',

@@ -1,5 +1,8 @@
 import type { SecurityEvent, Severity } from './security-event.js';
 
+/** One event's routing facts as the log stores them beside its line: `[id, customerId | null, severityRank, type, timeMs]`. */
+export type EventFacts = [id: string, customerId: string | null, severityRank: number, type: string, timeMs: number];
+
 /** An event as the log holds it: its stored line and its own time (epoch ms), kept beside it. */
 export interface StoredEvent {
   line: string;

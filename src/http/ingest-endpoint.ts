@@ -3,8 +3,7 @@ import { GraphQLError } from 'graphql';
 import { Role } from '../auth/api-token.js';
 import { authenticate } from '../auth/authenticate.js';
 import { ErrorCode } from '../errors.js';
-import { EventValidationError, integerLiteralsOf, parseSecurityEventBatch } from '../events/event-schema.js';
-import { decodeUtf8Strict, pathOfMarker } from '../events/utf8.js';
+import type { EventPreparer } from '../events/event-preparer.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-errors.js';
@@ -21,6 +20,8 @@ export interface IngestEndpointOptions {
   log: Logger;
   /** Limits and fair admission (per-organisation reads, shared commit slot), shared with `ingestEvents`. */
   admission: IngestAdmission;
+  /** Parses, validates and serialises bodies (on worker threads). */
+  preparer: EventPreparer;
 }
 
 /** A body did not arrive within the time allowed for its size. */
@@ -143,27 +144,16 @@ async function ingest(req: IncomingMessage, res: ServerResponse, options: Ingest
     releaseCommit = await admission.commit.acquire(organizationId, abort.signal).catch(() => undefined);
     if (!releaseCommit) return; // the client went away while waiting
 
-    let raw: unknown[];
-    let text: string;
-    try {
-      text = decodeUtf8Strict(body, (lenient, marker) => locateMarker(lenient, marker));
-      raw = parseBody(text);
-    } catch (error) {
-      return sendError(res, 400, ErrorCode.BAD_USER_INPUT, (error as Error).message);
+    // Parsed, validated and serialised beside the main thread; a refusal names the event and field and stores nothing.
+    const prepared = await options.preparer.prepare(body, { maxEvents, now: Date.now() });
+    if (!prepared.ok) {
+      const { status, code, message, issues } = prepared;
+      return issues ? sendJson(res, status, { error: { code, message, issues } }) : sendError(res, status, code, message);
     }
-    if (raw.length === 0) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'events: send at least one event');
-    if (raw.length > maxEvents) {
-      return sendError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, `events: at most ${maxEvents} events per request, got ${raw.length}`);
-    }
-
     try {
-      const { events, movedToData } = parseSecurityEventBatch(raw, new Date(), { integerLiteral: integerLiteralsOf(text) });
-      const { accepted, duplicates } = await options.store.tenant(organizationId).ingest(events, { keyId });
-      return sendJson(res, 202, { accepted, duplicates, movedToData });
+      const { accepted, duplicates } = await options.store.tenant(organizationId).ingestPrepared(prepared.events, { keyId });
+      return sendJson(res, 202, { accepted, duplicates, movedToData: prepared.events.movedToData });
     } catch (error) {
-      if (error instanceof EventValidationError) {
-        return sendJson(res, 400, { error: { code: ErrorCode.BAD_USER_INPUT, message: error.message, issues: error.issues.slice(0, 100) } });
-      }
       if (error instanceof ApiKeyRevokedError) {
         return sendError(res, 401, ErrorCode.UNAUTHENTICATED, error.message, { 'www-authenticate': 'Bearer' });
       }
@@ -178,34 +168,6 @@ async function ingest(req: IncomingMessage, res: ServerResponse, options: Ingest
     res.off('close', onGone);
     releaseCommit?.();
     releaseRead?.();
-  }
-}
-
-/** Where the marker of invalid UTF-8 sits in a body: `events[3].name`, or undefined. */
-function locateMarker(text: string, marker: string): string | undefined {
-  return pathOfMarker(parseBody(text), marker, 'events');
-}
-
-/** A JSON array, a single JSON object, or NDJSON. */
-function parseBody(text: string): unknown[] {
-  const trimmed = text.trim();
-  if (trimmed.startsWith('[')) {
-    const parsed = parseJson(trimmed, 'body');
-    if (!Array.isArray(parsed)) throw new Error('body: must be a JSON array of events');
-    return parsed;
-  }
-  return trimmed
-    .split('\n')
-    .map((line, i) => [line.trim(), i] as const)
-    .filter(([line]) => line.length > 0)
-    .map(([line, i]) => parseJson(line, `line ${i + 1}`));
-}
-
-function parseJson(text: string, where: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new Error(`${where}: not valid JSON (${(error as Error).message})`);
   }
 }
 

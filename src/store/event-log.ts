@@ -132,67 +132,98 @@ export class EventLog {
    * Appends events to the organisation's log inside a transaction of {@link write}. An event whose `id` is
    * already stored for the organisation (or repeated in `events`) is skipped: stored once however often it is sent.
    */
-  async append(trx: Transaction<Database>, organizationId: string, events: readonly SecurityEvent[], receivedAt: Date): Promise<AppendResult> {
+  append(trx: Transaction<Database>, organizationId: string, events: readonly SecurityEvent[], receivedAt: Date): Promise<AppendResult> {
+    const lines = new Array<string>(events.length);
+    const facts = new Array<EventFacts>(events.length);
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      lines[i] = toStoredLine(e);
+      facts[i] = [e.id, e.customerId ?? null, severityRank(e.severity), e.type, e.time.getTime()];
+    }
+    return this.appendStored(trx, organizationId, { lines, facts }, receivedAt);
+  }
+
+  /**
+   * {@link append} for events already serialised (`prepareEvents`, possibly on another thread): their stored
+   * lines and facts, and optionally both already joined as they are written (`joined`, `factsJson`).
+   */
+  async appendStored(
+    trx: Transaction<Database>,
+    organizationId: string,
+    batch: { lines: string[]; facts: EventFacts[]; joined?: string; factsJson?: string },
+    receivedAt: Date,
+  ): Promise<AppendResult> {
     const pending = this.#pending.get(trx);
     if (!pending) throw new Error('EventLog.append must run inside EventLog.write');
     const next = await this.#lockHead(trx, organizationId);
     await this.#catchUp(trx, organizationId, next);
 
-    const hashes: IdHash[] = [];
-    const keep: SecurityEvent[] = [];
-    const seen = new Set<string>();
+    const { lines, facts } = batch;
+    const total = facts.length;
+    const hashes = new Array<IdHash>(total);
+    // Indexes of events not stored: repeated in the batch, or (confirmed below) already in the log.
+    let skip: Set<number> | undefined;
     let suspects: { index: number; positions: number[] }[] | undefined;
-    for (const event of events) {
-      if (seen.has(event.id)) continue;
-      seen.add(event.id);
-      const hash = hashEventId(organizationId, event.id);
+    const seen = new Set<string>();
+    for (let i = 0; i < total; i++) {
+      const id = facts[i]![0];
+      if (seen.has(id)) {
+        (skip ??= new Set()).add(i);
+        continue;
+      }
+      seen.add(id);
+      const hash = (hashes[i] = hashEventId(organizationId, id));
       const positions = this.#index.candidates(hash);
-      if (positions.length > 0) (suspects ??= []).push({ index: keep.length, positions });
-      keep.push(event);
-      hashes.push(hash);
+      if (positions.length > 0) (suspects ??= []).push({ index: i, positions });
     }
     if (suspects) {
       const stored = await this.#idsAt(trx, organizationId, suspects.flatMap((s) => s.positions));
-      const drop = new Set<number>();
-      for (const s of suspects) if (s.positions.some((p) => stored.get(p) === keep[s.index]!.id)) drop.add(s.index);
-      if (drop.size > 0) {
-        for (let i = keep.length - 1; i >= 0; i--) {
-          if (!drop.has(i)) continue;
-          keep.splice(i, 1);
-          hashes.splice(i, 1);
-        }
-      }
+      for (const s of suspects) if (s.positions.some((p) => stored.get(p) === facts[s.index]![0])) (skip ??= new Set()).add(s.index);
     }
-    if (keep.length === 0) return { appended: [], duplicates: events.length };
+    let keptLines = lines;
+    let keptFacts = facts;
+    let keptHashes = hashes;
+    let joined = batch.joined;
+    let factsJson = batch.factsJson;
+    if (skip) {
+      const keep = (_: unknown, i: number) => !skip.has(i);
+      keptLines = lines.filter(keep);
+      keptFacts = facts.filter(keep);
+      keptHashes = hashes.filter(keep);
+      joined = undefined;
+      factsJson = undefined;
+    }
+    const count = keptFacts.length;
+    if (count === 0) return { appended: [], duplicates: total };
 
     const received = receivedAt.toISOString();
-    const lines = new Array<string>(keep.length);
-    const facts = new Array<EventFacts>(keep.length);
-    const appended = new Array<AppendedEvent>(keep.length);
-    let bytes = 0;
-    for (let i = 0; i < keep.length; i++) {
-      const e = keep[i]!;
-      const line = toStoredLine(e);
-      const customerId = e.customerId ?? null;
-      const rank = severityRank(e.severity);
-      lines[i] = line;
-      facts[i] = [e.id, customerId, rank, e.type, e.time.getTime()];
-      appended[i] = { seq: next + i, customerId, severityRank: rank, type: e.type };
-      bytes += line.length * 2 + e.id.length * 2 + 64;
+    const appended = new Array<AppendedEvent>(count);
+    let bytes = 128;
+    for (let i = 0; i < count; i++) {
+      const f = keptFacts[i]!;
+      appended[i] = { seq: next + i, customerId: f[1], severityRank: f[2], type: f[3] };
+      bytes += keptLines[i]!.length * 2 + f[0].length * 2 + 64;
     }
-    const last = next + keep.length - 1;
+    const last = next + count - 1;
     await trx
       .insertInto('event_segments')
-      .values({ organization_id: organizationId, first_position: next, last_position: last, received_at: received, events: lines.join('\n'), facts: JSON.stringify(facts) })
+      .values({
+        organization_id: organizationId,
+        first_position: next,
+        last_position: last,
+        received_at: received,
+        events: joined ?? keptLines.join('\n'),
+        facts: factsJson ?? JSON.stringify(keptFacts),
+      })
       .execute();
     await trx.updateTable('log_heads').set({ next_position: last + 1 }).where('organization_id', '=', organizationId).execute();
-    for (let i = 0; i < keep.length; i++) {
-      this.#index.add(hashes[i]!, next + i);
-      pending.ids.push({ hash: hashes[i]!, position: next + i });
+    for (let i = 0; i < count; i++) {
+      this.#index.add(keptHashes[i]!, next + i);
+      pending.ids.push({ hash: keptHashes[i]!, position: next + i });
     }
     this.#known.set(organizationId, last + 1);
-    pending.segments.push({ organizationId, first: next, last, receivedAt: received, lines, facts, bytes });
-    return { appended, duplicates: events.length - keep.length };
+    pending.segments.push({ organizationId, first: next, last, receivedAt: received, lines: keptLines, facts: keptFacts, bytes });
+    return { appended, duplicates: total - count };
   }
 
   /** The last position of the organisation's log (0 for an empty log). New integrations start reading after it. */

@@ -1,5 +1,6 @@
-/** One event's routing facts as stored: `[id, customerId | null, severityRank, type, timeMs]`. */
-export type EventFacts = [id: string, customerId: string | null, severityRank: number, type: string, timeMs: number];
+import type { EventFacts } from '../events/stored-event.js';
+
+export type { EventFacts };
 
 /** One segment of an organisation's log, decoded. Positions `first..last` are contiguous. */
 export interface Segment {

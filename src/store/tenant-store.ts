@@ -6,7 +6,9 @@ import {
   DestinationConfigError, mergeConfig, parseDestinationConfig,
 } from '../destinations/destination-config.js';
 import type { DestinationConfig, SiemIntegrationType } from '../destinations/types.js';
+import type { PreparedEvents } from '../events/prepare-events.js';
 import type { SecurityEvent } from '../events/security-event.js';
+import type { EventFacts } from '../events/stored-event.js';
 import { errorTrackingUpdate, type DeliveryOutcomeUpdate } from './error-tracking.js';
 import type { RoutingFilter } from './routing.js';
 import type { AppendedEvent, EventLog } from './event-log.js';
@@ -252,15 +254,35 @@ export class TenantStore {
     await this.write(async (trx) => {
       // The key that sent the events must still be valid when they commit: checked inside the same
       // transaction, so a key revoked while its upload was in progress stores nothing.
-      if (options.keyId !== undefined) {
-        const key = await trx.selectFrom('api_keys').select('revoked_at').where('id', '=', options.keyId).where('organization_id', '=', this.organizationId).executeTakeFirst();
-        if (!key || key.revoked_at !== null) throw new ApiKeyRevokedError();
-      }
+      if (options.keyId !== undefined) await this.checkKeyActive(trx, options.keyId);
       const result = await this.log.append(trx, this.organizationId, events, this.now());
       duplicates = result.duplicates;
       return result.appended;
     });
     return { accepted: events.length, duplicates };
+  }
+
+  /**
+   * {@link ingest} for events prepared by `prepareEvents` (validated and serialised, possibly on another thread).
+   * Same guarantees: committed before this resolves, ids stored once, nothing stored when `keyId` was revoked.
+   */
+  async ingestPrepared(prepared: PreparedEvents, options: { keyId?: string } = {}): Promise<{ accepted: number; duplicates: number }> {
+    let duplicates = 0;
+    const facts = JSON.parse(prepared.facts) as EventFacts[];
+    const lines = prepared.lines.split('\n');
+    await this.write(async (trx) => {
+      if (options.keyId !== undefined) await this.checkKeyActive(trx, options.keyId);
+      const result = await this.log.appendStored(trx, this.organizationId, { lines, facts, joined: prepared.lines, factsJson: prepared.facts }, this.now());
+      duplicates = result.duplicates;
+      return result.appended;
+    });
+    return { accepted: prepared.count, duplicates };
+  }
+
+  /** Throws {@link ApiKeyRevokedError} unless the key is still active in this organisation (inside the commit's transaction). */
+  private async checkKeyActive(trx: Transaction<Database>, keyId: string): Promise<void> {
+    const key = await trx.selectFrom('api_keys').select('revoked_at').where('id', '=', keyId).where('organization_id', '=', this.organizationId).executeTakeFirst();
+    if (!key || key.revoked_at !== null) throw new ApiKeyRevokedError();
   }
 
   /** Delivery counters of one integration. @throws RecordNotFoundError */

@@ -30,7 +30,7 @@ afterAll(async () => {
   }
 });
 
-const eventCount = async () => Number(((await sql<{ n: number }>`SELECT count(*) AS n FROM events`.execute(g.store.db)).rows[0] as { n: number }).n);
+const eventCount = async () => Number(((await sql<{ n: number }>`SELECT coalesce(sum(last_position - first_position + 1), 0) AS n FROM event_segments`.execute(g.store.db)).rows[0] as { n: number }).n);
 
 async function postRaw(body: Buffer | string, contentType: string | null, token: string | null = ingestToken, method = 'POST') {
   const response = await fetch(`${g.url}/v1/events`, {

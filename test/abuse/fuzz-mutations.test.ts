@@ -43,7 +43,7 @@ async function storeState() {
     apiKeys: await one(sql`SELECT count(*) AS v FROM api_keys`),
     apiKeyDigest: await one(sql`SELECT group_concat(id || '|' || name || '|' || role || '|' || token_hash || '|' || ifnull(revoked_at, '-'), ';') AS v FROM (SELECT * FROM api_keys ORDER BY id)`),
     audit: await one(sql`SELECT count(*) AS v FROM audit_log`),
-    events: await one(sql`SELECT count(*) AS v FROM events`),
+    events: await one(sql`SELECT coalesce(sum(last_position - first_position + 1), 0) AS v FROM event_segments`),
     deadLetters: await one(sql`SELECT count(*) AS v FROM dead_letters`),
     replaying: await one(sql`SELECT count(*) AS v FROM dead_letters WHERE status = 'replaying'`),
   };
