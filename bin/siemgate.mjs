@@ -15,7 +15,7 @@ if (fromSource) {
   const { register } = await import('tsx/esm/api');
   register();
 } else if (!existsSync(entry)) {
-  console.error('siemgate: dist/ is not built: run `npm run build` (npm ci does it), or set SIEMGATE_FROM_SOURCE=1 to run src/ through tsx');
+  console.error('siemgate: dist/ is not built: run `npm run build` where the dev dependencies are installed (npm ci builds it), or set SIEMGATE_FROM_SOURCE=1 to run src/ through tsx');
   process.exit(70);
 } else {
   warnIfStale(statSync(entry).mtimeMs);
