@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ROLES, type Role } from './auth/api-token.js';
 import { SecretBox } from './crypto/secret-box.js';
@@ -10,6 +10,7 @@ import { DatabaseLockedError, acquireDatabaseLock } from './store/database-lock.
 import { migrateToLatest, openSqliteDatabase } from './store/sqlite-database.js';
 import { InvalidSlugError, Store } from './store/store.js';
 import { RecordNotFoundError } from './store/store-errors.js';
+import { VERSION } from './version.js';
 
 /** Exit codes (sysexits.h). */
 export const ExitCode = {
@@ -25,7 +26,7 @@ export const ExitCode = {
 } as const;
 
 /** The version in package.json. */
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export { VERSION };
 
 const USAGE = `Usage:
   siemgate serve                                    start the gateway (GraphiQL at http://localhost:$PORT/graphql)

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import type { SecurityEvent } from '../events/security-event.js';
 import { SYSLOG_PORT, SYSLOG_TLS_PORT } from '../net/syslog-transport.js';
@@ -7,12 +6,11 @@ import { classifyAnswer, classifyError, HttpDestination, runConnectionTest } fro
 import { resolveTimeoutMs } from '../net/timeouts.js';
 import { createSyslogCefAdapter } from './syslog.js';
 import { DEFAULT_APP_NAME, parseFacility } from './syslog-format.js';
+import { VERSION } from '../version.js';
 import type { AdapterOptions, CefConfig, ConnectionTestResult, DeliveryResult, SendOptions, SiemAdapter, TlsOptions } from './types.js';
 
 /** siemgate's own version (package.json, read once): the CEF Device Version of the generic CEF and ArcSight adapters. */
-export const CEF_DEVICE_VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export const CEF_DEVICE_VERSION: string = VERSION;
 
 /** Device Vendor / Device Product defaults of the generic CEF and ArcSight destinations (product documentation). */
 export const CEF_DEFAULT_VENDOR = 'RAXE';

@@ -10,6 +10,11 @@ import { loadSettings } from '../../src/settings.js';
 
 export const ADMIN_TOKEN = 'sg_test_admin_token_0123456789abcdef';
 export const BIN = fileURLToPath(new URL('../../bin/siemgate.mjs', import.meta.url));
+/**
+ * The bin runs the TypeScript in src/ (through tsx), never a dist/ built earlier that may be stale; a
+ * test of the build itself passes another `bin` and `SIEMGATE_FROM_SOURCE: '0'` in its env.
+ */
+const FROM_SOURCE = { SIEMGATE_FROM_SOURCE: '1' };
 
 /** A temporary directory for one test's database, removed by `cleanup`. */
 export function tempDir(): { dir: string; cleanup: () => void } {
@@ -109,13 +114,15 @@ export interface RunCliOptions {
   cwd?: string;
   /** Pass on none of this process's siemgate settings (`SIEMGATE_*`, `PORT`, `HOST`): only those in `env`. @default false */
   isolated?: boolean;
+  /** The `siemgate` script to run. @default {@link BIN} */
+  bin?: string;
 }
 
 /** Runs `siemgate <args>` as a separate process. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000, options: RunCliOptions = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const inherited = options.isolated ? Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SIEMGATE_|PORT$|HOST$)/.test(k))) : process.env;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [options.bin ?? BIN, ...args], { cwd: options.cwd, env: { ...inherited, ...FROM_SOURCE, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -153,9 +160,9 @@ export function listeningUrl(stdout: string): string | undefined {
  * line on stdout); returns the process, its URL, and what it wrote (stdout: JSON log lines; stderr: the
  * first-start token block).
  */
-export function spawnServe(env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<{ child: ChildProcess; url: string; stdout: () => string; stderr: () => string }> {
+export function spawnServe(env: NodeJS.ProcessEnv, timeoutMs = 20_000, bin = BIN): Promise<{ child: ChildProcess; url: string; stdout: () => string; stderr: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'serve'], { env: { ...process.env, ...FROM_SOURCE, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {
