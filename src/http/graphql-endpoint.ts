@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode } from '../errors.js';
-import { CorruptBodyError, PayloadTooLargeError, UnsupportedEncodingError, contentCodingOf, readBody, sendJson, type ContentCoding } from './read-body.js';
+import { GatewayError } from '../errors.js';
+import { contentCodingOf, readBody, sendJson, type ContentCoding } from './read-body.js';
 
 /** What the GraphQL route needs of Yoga: its Node request listener (Yoga is one). */
 export interface GraphQLNodeHandler {
@@ -35,15 +35,9 @@ export async function handleGraphQL(req: IncomingMessage, res: ServerResponse, {
       coding = contentCodingOf(req);
       body = await readBody(req, maxBodyBytes, { coding });
     } catch (error) {
-      const refuse = (status: number, code: string) => {
-        req.resume();
-        res.setHeader('connection', 'close');
-        return sendJson(res, status, { errors: [{ message: (error as Error).message, extensions: { code } }] });
-      };
-      if (error instanceof PayloadTooLargeError) return refuse(413, ErrorCode.PAYLOAD_TOO_LARGE);
-      if (error instanceof UnsupportedEncodingError) return refuse(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE);
-      if (error instanceof CorruptBodyError) return refuse(400, ErrorCode.BAD_USER_INPUT);
-      throw error;
+      if (!(error instanceof GatewayError)) throw error;
+      req.resume();
+      return sendJson(res, error.status, error.toGraphQLResult(), { ...error.headers, connection: 'close' });
     }
   }
   await yoga.requestListener(body === undefined ? (req as never) : (withBody(req, body, coding) as never), res, { req });

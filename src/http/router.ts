@@ -1,11 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MethodNotAllowedError, NotFoundError, UnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { METRICS_PATH, serveMetrics, type GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { METRICS_PATH, type GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { Settings } from '../settings.js';
 import type { Store } from '../store/store.js';
+import { answerError, sendError } from './answer.js';
 import { handleGraphQL, type GraphQLNodeHandler } from './graphql-endpoint.js';
 import { INGEST_PATH, handleIngest } from './ingest-endpoint.js';
 import type { IngestAdmission } from './ingest-admission.js';
+import { serveMetrics } from './metrics-endpoint.js';
 import { sendJson } from './read-body.js';
 import { handleSettingsApi, isSettingsApiPath, type SettingsApiOptions } from './settings-api.js';
 
@@ -26,41 +29,70 @@ export interface HttpRoutesOptions {
   services: SettingsApiOptions['services'];
 }
 
+/** A route of the table: the methods it takes (its `Allow`) and its handler. */
+interface Route {
+  methods: readonly string[];
+  handle: HttpHandler;
+}
+
 /**
  * The gateway's HTTP routes: `/healthz`, `/readyz`, `/metrics`, `POST /v1/events`, the settings API
- * (`/v1/settings/siem…`, `/v1/openapi.json`) and GraphQL on `/graphql`.
+ * (`/v1/settings/siem…`, `/v1/openapi.json`, its own table) and GraphQL on `/graphql` (GET, POST, and OPTIONS for
+ * CORS preflights). A path no route has answers 404 NOT_FOUND, a method the route does not take 405
+ * METHOD_NOT_ALLOWED with `Allow`, and an error a route lets escape is answered by {@link answerError}: every
+ * error answer is `{"error": {"code", "message"}}`, but those of GraphQL requests (GraphQL-over-HTTP's
+ * `{"errors": [...]}`).
  *
  * @example
  * ```ts
- * createServer((req, res) => void createHttpHandler(options)(req, res));
+ * const handle = createHttpHandler(options);
+ * createServer((req, res) => void handle(req, res));
  * ```
  */
 export function createHttpHandler(options: HttpRoutesOptions): HttpHandler {
-  return (req, res) => handleHttp(req, res, options);
-}
+  const { yoga, store, settings, log, ingestAdmission, metrics, services } = options;
+  const routes = new Map<string, Route>([
+    ['/healthz', { methods: ['GET', 'HEAD'], handle: async (_req, res) => sendJson(res, 200, { status: 'ok' }) }],
+    [
+      '/readyz',
+      {
+        methods: ['GET', 'HEAD'],
+        handle: async (_req, res) => {
+          try {
+            await store.ping();
+            return sendJson(res, 200, { status: 'ready' });
+          } catch (error) {
+            log.warn({ err: error }, 'readiness check failed');
+            return sendError(res, new UnavailableError('Not ready: the database does not answer'));
+          }
+        },
+      },
+    ],
+    [METRICS_PATH, { methods: ['GET', 'HEAD'], handle: (req, res) => serveMetrics(req, res, { metrics, token: settings.metricsToken }) }],
+    [
+      INGEST_PATH,
+      {
+        methods: ['POST'],
+        handle: (req, res) => {
+          metrics?.observeIngest(req, res);
+          return handleIngest(req, res, { store, log, admission: ingestAdmission });
+        },
+      },
+    ],
+    [GRAPHQL_PATH, { methods: ['GET', 'POST', 'OPTIONS'], handle: (req, res) => handleGraphQL(req, res, { yoga, maxBodyBytes: settings.maxBodyBytes }) }],
+  ]);
+  const settingsApi: HttpHandler = (req, res) => handleSettingsApi(req, res, { services, log, maxBodyBytes: settings.maxBodyBytes });
 
-async function handleHttp(
-  req: IncomingMessage,
-  res: ServerResponse,
-  { yoga, store, settings, log, ingestAdmission, metrics, services }: HttpRoutesOptions,
-) {
-  const url = new URL(req.url ?? '/', 'http://gateway');
-  if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-  if (url.pathname === '/readyz') {
+  return async (req, res) => {
     try {
-      await store.ping();
-      return sendJson(res, 200, { status: 'ready' });
+      const { pathname } = new URL(req.url ?? '/', 'http://gateway');
+      if (isSettingsApiPath(pathname)) return await settingsApi(req, res);
+      const route = routes.get(pathname);
+      if (!route) throw new NotFoundError(`No route for ${pathname.slice(0, 200)}`);
+      if (!route.methods.includes(req.method ?? 'GET')) throw new MethodNotAllowedError(route.methods);
+      return await route.handle(req, res);
     } catch (error) {
-      log.warn({ err: error }, 'readiness check failed');
-      return sendJson(res, 503, { status: 'unavailable', reason: 'database does not answer' });
+      answerError(req, res, error, { log, route: 'HTTP router' });
     }
-  }
-  if (url.pathname === METRICS_PATH) return serveMetrics(req, res, { metrics, token: settings.metricsToken });
-  if (url.pathname === INGEST_PATH) {
-    metrics?.observeIngest(req, res);
-    return handleIngest(req, res, { store, log, admission: ingestAdmission });
-  }
-  if (isSettingsApiPath(url.pathname)) return handleSettingsApi(req, res, { services, log, maxBodyBytes: settings.maxBodyBytes });
-  if (url.pathname !== GRAPHQL_PATH) return sendJson(res, 404, { error: 'not found' });
-  return handleGraphQL(req, res, { yoga, maxBodyBytes: settings.maxBodyBytes });
+  };
 }

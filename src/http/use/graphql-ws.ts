@@ -7,7 +7,6 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { authenticate } from '../../auth/authenticate.js';
 import type { RevocationMonitor } from '../../auth/revocation-monitor.js';
 import { ErrorCode } from '../../errors.js';
-import { QUERY_LIMIT_EXCEEDED } from '../../plugins/use-query-limits.js';
 import type { Principal, Store } from '../../store/store.js';
 
 /** RFC 6455 close code 1012 "Service Restart": clients should reconnect later. */
@@ -94,7 +93,7 @@ export function serveGraphQLOverWebSocket<TServerContext extends object, TUserCo
           if (active.size >= maxSubscriptions) {
             return [
               new GraphQLError(`At most ${maxSubscriptions} subscriptions may be active on one connection; complete one first (SIEMGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION)`, {
-                extensions: { code: QUERY_LIMIT_EXCEEDED, limit: maxSubscriptions },
+                extensions: { code: ErrorCode.QUERY_LIMIT_EXCEEDED, limit: maxSubscriptions },
               }),
             ];
           }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../logger.js';
-import { sendJson } from '../read-body.js';
+import { internalError, sendError } from '../answer.js';
 import type { HttpHandler } from '../router.js';
 
 /** Options of {@link serveNodeHttp}. */
@@ -41,7 +41,7 @@ export async function serveNodeHttp(handle: HttpHandler, options: NodeHttpOption
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       log.error({ err: error }, 'unhandled error in HTTP handler');
-      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error.' }] });
+      if (!res.headersSent) sendError(res, internalError());
       else res.destroy();
     });
   });
