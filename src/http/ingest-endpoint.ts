@@ -1,15 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GraphQLError } from 'graphql';
 import { Role } from '../auth/api-token.js';
 import { authenticate } from '../auth/authenticate.js';
-import { ErrorCode } from '../errors.js';
+import { BadUserInputError, ErrorCode, ForbiddenError, GatewayError, UnsupportedMediaTypeError } from '../errors.js';
 import type { EventPreparer } from '../events/event-preparer.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
-import { StoreUnavailableError } from '../store/store-errors.js';
-import { ApiKeyRevokedError } from '../store/tenant-store.js';
+import { answerError } from './answer.js';
 import { AdmissionAbortedError, type IngestAdmission } from './ingest-admission.js';
-import { CorruptBodyError, PayloadTooLargeError, RequestAbortedError, contentCodingOf, readBody, sendJson, type ContentCoding } from './read-body.js';
+import { PayloadTooLargeError, RequestAbortedError, contentCodingOf, readBody, sendJson, type ContentCoding } from './read-body.js';
 
 /** Path of the REST ingestion endpoint. */
 export const INGEST_PATH = '/v1/events';
@@ -24,11 +22,10 @@ export interface IngestEndpointOptions {
   preparer: EventPreparer;
 }
 
-/** A body did not arrive within the time allowed for its size. */
-export class BodyTimeoutError extends Error {
-  readonly code = 'SIEMGATE_BODY_TIMEOUT';
+/** A body did not arrive within the time allowed for its size. REQUEST_TIMEOUT, 408; the connection is closed. */
+export class BodyTimeoutError extends GatewayError {
   constructor(readonly allowedMs: number) {
-    super(`The request body did not arrive within ${allowedMs} ms (allowed for its size); the connection is closed`);
+    super(ErrorCode.REQUEST_TIMEOUT, `The request body did not arrive within ${allowedMs} ms (allowed for its size); the connection is closed`, { headers: { connection: 'close' } });
     this.name = 'BodyTimeoutError';
   }
 }
@@ -40,9 +37,9 @@ export class BodyTimeoutError extends Error {
  * are accepted and unknown top-level fields are kept under `data` (see {@link parseSecurityEventBatch}).
  * Answers `202 {"accepted": N, "duplicates": D, "movedToData": M}` once every event is committed to the store.
  *
- * Errors: 400 BAD_USER_INPUT (also invalid UTF-8, numbers JSON cannot carry, a corrupt compressed body),
- * 401 UNAUTHENTICATED (also when the key is revoked before the events commit: nothing is stored), 403 FORBIDDEN,
- * 405, 408 REQUEST_TIMEOUT (the body did not arrive in time; connection closed), 413 PAYLOAD_TOO_LARGE
+ * Errors, answered `{"error": {"code", "message"}}` (see `answer.ts`): 400 BAD_USER_INPUT (also invalid UTF-8,
+ * numbers JSON cannot carry, a corrupt compressed body), 401 UNAUTHENTICATED (also when the key is revoked
+ * before the events commit: nothing is stored), 403 FORBIDDEN, 405 (the router's), 408 REQUEST_TIMEOUT (the body did not arrive in time; connection closed), 413 PAYLOAD_TOO_LARGE
  * (also once inflated), 415 (not JSON, or an unsupported Content-Encoding), 503 STORE_UNAVAILABLE.
  *
  * Admission is fair between organisations (see {@link IngestAdmission}): the body is read under the
@@ -55,36 +52,20 @@ export class BodyTimeoutError extends Error {
  * ```
  */
 export async function handleIngest(req: IncomingMessage, res: ServerResponse, options: IngestEndpointOptions): Promise<void> {
-  if (req.method !== 'POST') {
-    req.resume();
-    return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'Use POST', { allow: 'POST' });
-  }
-  let principal;
   try {
-    principal = await authenticate(options.store, req.headers.authorization);
+    const principal = await authenticate(options.store, req.headers.authorization);
+    if (principal.role !== Role.INGEST && principal.role !== Role.ADMIN) {
+      throw new ForbiddenError(`Role ${principal.role} may not ingest events; use an ingest or admin key`);
+    }
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (contentType && !['application/json', 'application/x-ndjson', 'application/ndjson', 'application/jsonl', 'text/plain'].includes(contentType)) {
+      throw new UnsupportedMediaTypeError('Send application/json (an array of events) or application/x-ndjson (one event per line)');
+    }
+    const coding = contentCodingOf(req);
+    await ingest(req, res, options, principal.organization.id, principal.keyId, coding);
   } catch (error) {
-    req.resume();
-    return sendError(res, 401, ErrorCode.UNAUTHENTICATED, (error as GraphQLError).message, { 'www-authenticate': 'Bearer' });
+    answerError(req, res, error, { log: options.log, route: 'ingest endpoint', storing: 'events' });
   }
-  if (principal.role !== Role.INGEST && principal.role !== Role.ADMIN) {
-    req.resume();
-    return sendError(res, 403, ErrorCode.FORBIDDEN, `Role ${principal.role} may not ingest events; use an ingest or admin key`);
-  }
-  const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (contentType && !['application/json', 'application/x-ndjson', 'application/ndjson', 'application/jsonl', 'text/plain'].includes(contentType)) {
-    req.resume();
-    return sendError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send application/json (an array of events) or application/x-ndjson (one event per line)');
-  }
-
-  let coding: ContentCoding;
-  try {
-    coding = contentCodingOf(req);
-  } catch (error) {
-    req.resume();
-    return sendError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', (error as Error).message);
-  }
-
-  return ingest(req, res, options, principal.organization.id, principal.keyId, coding);
 }
 
 async function ingest(req: IncomingMessage, res: ServerResponse, options: IngestEndpointOptions, organizationId: string, keyId: string, coding: ContentCoding): Promise<void> {
@@ -92,10 +73,7 @@ async function ingest(req: IncomingMessage, res: ServerResponse, options: Ingest
   const { maxBodyBytes, maxEvents } = admission.limits;
   const declared = Number(req.headers['content-length'] ?? NaN);
   const known = Number.isSafeInteger(declared) && declared >= 0;
-  if (known && declared > maxBodyBytes) {
-    req.resume();
-    return sendError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, new PayloadTooLargeError(maxBodyBytes).message, { connection: 'close' });
-  }
+  if (known && declared > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes);
 
   // The whole request, waiting for the organisation's turn included, must arrive within the time allowed
   // for its size (declared, or received so far for a chunked body).
@@ -125,18 +103,12 @@ async function ingest(req: IncomingMessage, res: ServerResponse, options: Ingest
       body = await readBody(req, maxBodyBytes, { signal: abort.signal, onProgress: (n) => (received = n), coding });
     } catch (error) {
       const cause = error instanceof AdmissionAbortedError ? error.reason : error;
-      if (cause instanceof PayloadTooLargeError) return sendError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, cause.message, { connection: 'close' });
-      if (cause instanceof CorruptBodyError) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, cause.message, { connection: 'close' });
-      if (cause instanceof BodyTimeoutError) {
-        req.resume();
-        res.once('finish', () => req.socket.destroySoon());
-        return sendError(res, 408, ErrorCode.REQUEST_TIMEOUT, cause.message, { connection: 'close' });
-      }
+      if (cause instanceof BodyTimeoutError) res.once('finish', () => req.socket.destroySoon());
       if (cause instanceof RequestAbortedError) {
         req.socket?.destroy();
         return;
       }
-      throw error;
+      throw cause;
     }
     clearTimeout(timer);
     timer = undefined;
@@ -147,30 +119,17 @@ async function ingest(req: IncomingMessage, res: ServerResponse, options: Ingest
     // Parsed, validated and serialised beside the main thread; a refusal names the event and field and stores nothing.
     const prepared = await options.preparer.prepare(body, { maxEvents, now: Date.now() });
     if (!prepared.ok) {
-      const { status, code, message, issues } = prepared;
-      return issues ? sendJson(res, status, { error: { code, message, issues } }) : sendError(res, status, code, message);
+      const { code, message, issues } = prepared;
+      if (code === ErrorCode.PAYLOAD_TOO_LARGE) throw new GatewayError(code, message);
+      throw new BadUserInputError(message, issues ? { details: { field: issues[0]?.path, issues } } : undefined);
     }
-    try {
-      const { accepted, duplicates } = await options.store.tenant(organizationId).ingestPrepared(prepared.events, { keyId });
-      return sendJson(res, 202, { accepted, duplicates, movedToData: prepared.events.movedToData });
-    } catch (error) {
-      if (error instanceof ApiKeyRevokedError) {
-        return sendError(res, 401, ErrorCode.UNAUTHENTICATED, error.message, { 'www-authenticate': 'Bearer' });
-      }
-      if (error instanceof StoreUnavailableError) {
-        options.log.error({ err: error.cause ?? error }, 'ingest refused: store unavailable');
-        return sendError(res, 503, ErrorCode.STORE_UNAVAILABLE, `The gateway cannot store events right now: ${error.detail}`, { 'retry-after': '30' });
-      }
-      throw error;
-    }
+    // A key revoked meanwhile, a store that refuses: answered by answerError.
+    const { accepted, duplicates } = await options.store.tenant(organizationId).ingestPrepared(prepared.events, { keyId });
+    return sendJson(res, 202, { accepted, duplicates, movedToData: prepared.events.movedToData });
   } finally {
     clearTimeout(timer);
     res.off('close', onGone);
     releaseCommit?.();
     releaseRead?.();
   }
-}
-
-function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}) {
-  sendJson(res, status, { error: { code, message } }, headers);
 }

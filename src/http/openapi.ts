@@ -130,8 +130,9 @@ function schemas(): Record<string, JsonSchema> {
           type: 'object',
           required: ['code', 'message'],
           properties: {
-            code: { type: 'string', description: 'Stable: BAD_USER_INPUT, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, REQUEST_TIMEOUT, UNSUPPORTED_MEDIA_TYPE, PAYLOAD_TOO_LARGE, STORE_UNAVAILABLE.' },
+            code: { type: 'string', description: 'Stable: BAD_USER_INPUT, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, REQUEST_TIMEOUT, UNSUPPORTED_MEDIA_TYPE, PAYLOAD_TOO_LARGE, STORE_UNAVAILABLE, INTERNAL_SERVER_ERROR. Every route of the gateway answers errors in this shape (GraphQL requests excepted).' },
             message: { type: 'string', description: 'For BAD_USER_INPUT: `<snake_case path>: <rule>`, e.g. `config.workspace_id: must be a GUID`.' },
+            field: { type: 'string', description: 'BAD_USER_INPUT only, when known: the path of the first rule broken, e.g. `config.workspace_id`.' },
             issues: { type: 'array', items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } }, description: 'POST /v1/events only: every rule broken, by event index and field.' },
           },
         },

@@ -1,15 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createGunzip, createInflate, type Inflate, type Gunzip } from 'node:zlib';
+import { ErrorCode, GatewayError } from '../errors.js';
 
-/** A request body was larger than allowed (for a compressed body: once inflated, or as sent). */
-export class PayloadTooLargeError extends Error {
-  readonly code = 'SIEMGATE_PAYLOAD_TOO_LARGE';
+/** A request body was larger than allowed (for a compressed body: once inflated, or as sent). PAYLOAD_TOO_LARGE, 413; the connection is closed. */
+export class PayloadTooLargeError extends GatewayError {
   /** @param inflated for a compressed body, the inflated bytes at which reading stopped */
   constructor(readonly limit: number, readonly inflated?: number) {
     super(
+      ErrorCode.PAYLOAD_TOO_LARGE,
       inflated === undefined
         ? `Request body exceeds the limit of ${limit} bytes`
         : `The inflated request body exceeds the limit of ${limit} bytes (inflating stopped after ${inflated} bytes)`,
+      { headers: { connection: 'close' } },
     );
     this.name = 'PayloadTooLargeError';
   }
@@ -18,20 +20,18 @@ export class PayloadTooLargeError extends Error {
 /** Content codings a request body may arrive in (`Content-Encoding`). */
 export type ContentCoding = 'identity' | 'gzip' | 'deflate';
 
-/** A `Content-Encoding` other than gzip, deflate or identity. */
-export class UnsupportedEncodingError extends Error {
-  readonly code = 'SIEMGATE_UNSUPPORTED_ENCODING';
+/** A `Content-Encoding` other than gzip, deflate or identity. UNSUPPORTED_MEDIA_TYPE, 415. */
+export class UnsupportedEncodingError extends GatewayError {
   constructor(readonly encoding: string) {
-    super(`Content-Encoding ${JSON.stringify(encoding.slice(0, 64))} is not supported; send the body uncompressed, gzip or deflate`);
+    super(ErrorCode.UNSUPPORTED_MEDIA_TYPE, `Content-Encoding ${JSON.stringify(encoding.slice(0, 64))} is not supported; send the body uncompressed, gzip or deflate`);
     this.name = 'UnsupportedEncodingError';
   }
 }
 
-/** A compressed body that does not inflate (corrupt or truncated stream). */
-export class CorruptBodyError extends Error {
-  readonly code = 'SIEMGATE_CORRUPT_BODY';
+/** A compressed body that does not inflate (corrupt or truncated stream). BAD_USER_INPUT, 400; the connection is closed. */
+export class CorruptBodyError extends GatewayError {
   constructor(coding: ContentCoding, detail: string) {
-    super(`The ${coding} request body could not be inflated: ${detail}`);
+    super(ErrorCode.BAD_USER_INPUT, `The ${coding} request body could not be inflated: ${detail}`, { headers: { connection: 'close' } });
     this.name = 'CorruptBodyError';
   }
 }
@@ -57,7 +57,7 @@ export function contentCodingOf(req: IncomingMessage): ContentCoding {
   throw new UnsupportedEncodingError(header);
 }
 
-/** The client went away (connection closed or reset) before its body was complete. */
+/** The client went away (connection closed or reset) before its body was complete: nobody to answer. */
 export class RequestAbortedError extends Error {
   readonly code = 'SIEMGATE_REQUEST_ABORTED';
   constructor() {

@@ -1,19 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GraphQLError } from 'graphql';
 import { Role } from '../auth/api-token.js';
 import { authenticate } from '../auth/authenticate.js';
 import type { IntegrationTester } from '../delivery/integration-tester.js';
 import type { ConfigIssue } from '../destinations/destination-config.js';
 import type { SiemIntegrationType } from '../destinations/types.js';
-import { ErrorCode } from '../errors.js';
+import { BadUserInputError, ForbiddenError, MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { integrationService } from '../service/integration-service.js';
 import { REST_TYPES, configFromRest, restPath, toRestIntegration, typeFromRest } from '../service/rest-representation.js';
 import type { Principal, Store } from '../store/store.js';
-import { InvalidInputError, RecordNotFoundError, StoreUnavailableError } from '../store/store-errors.js';
+import { InvalidInputError } from '../store/store-errors.js';
 import type { Batching, IntegrationFilter, UpdateIntegrationInput } from '../store/tenant-store.js';
 import { openApiDocument } from './openapi.js';
-import { PayloadTooLargeError, readBody, sendJson } from './read-body.js';
+import { answerError } from './answer.js';
+import { readBody, sendJson } from './read-body.js';
 
 /** Where the REST API for SIEM integrations lives (the product documentation's paths). */
 export const SETTINGS_API_PATH = '/v1/settings/siem';
@@ -54,19 +54,7 @@ const BATCHING_FIELDS: Record<string, keyof Batching> = {
 };
 const LIST_QUERY = ['integration_type', 'enabled', 'customer_id'];
 
-/** A client error answered as `{"error": {"code", "message"}}`. */
-class RestError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-const badInput = (issues: ConfigIssue[]) => new RestError(400, ErrorCode.BAD_USER_INPUT, issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+const badInput = (issues: ConfigIssue[]) => BadUserInputError.fromIssues(issues);
 
 /**
  * The REST API of the product documentation over the integration service (the same service GraphQL
@@ -79,9 +67,9 @@ const badInput = (issues: ConfigIssue[]) => new RestError(400, ErrorCode.BAD_USE
  *   or `{"success": false, "message": "Connection test failed: <details>"}`
  * - `GET /v1/openapi.json` → the OpenAPI 3.1 document (no key needed)
  *
- * Admin keys only. Errors: 400 BAD_USER_INPUT naming the snake_case field (`config.workspace_id: …`),
- * 401, 403, 404 (also for another organisation's id), 405 with `Allow`, 413, 415 (not JSON), 503.
- * Nothing is written on any error.
+ * Admin keys only. Errors, answered `{"error": {"code", "message"}}` (see `answer.ts`): 400 BAD_USER_INPUT
+ * naming the snake_case field (`config.workspace_id: …`, also in `field`), 401, 403, 404 (also for another
+ * organisation's id), 405 with `Allow`, 413, 415 (not JSON), 503. Nothing is written on any error.
  *
  * @example
  * ```ts
@@ -92,13 +80,7 @@ export async function handleSettingsApi(req: IncomingMessage, res: ServerRespons
   try {
     await route(req, res, options);
   } catch (error) {
-    req.resume();
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const rest = toRestError(error, options.log);
-    sendJson(res, rest.status, { error: { code: rest.code, message: rest.message } }, rest.headers);
+    answerError(req, res, error, { log: options.log, route: 'settings API', inputPath: (path) => restPath(path) || 'body' });
   }
 }
 
@@ -119,12 +101,12 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Setting
     try {
       id = decodeURIComponent(parts[0]!);
     } catch {
-      throw new RestError(404, ErrorCode.NOT_FOUND, `No route for ${url.pathname}`);
+      throw new NotFoundError(`No route for ${url.pathname}`);
     }
   }
   const template = [SETTINGS_API_PATH, ...parts.map((p, i) => (i === 0 ? '{integration_id}' : p))].join('/');
   const methods = SETTINGS_API_ROUTES[template];
-  if (!methods || (parts.length >= 1 && !id)) throw new RestError(404, ErrorCode.NOT_FOUND, `No route for ${url.pathname}`);
+  if (!methods || (parts.length >= 1 && !id)) throw new NotFoundError(`No route for ${url.pathname}`);
   allow(method, methods);
 
   const principal = await authenticateAdmin(req, options.services.store);
@@ -160,20 +142,13 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Setting
 }
 
 function allow(method: string, methods: readonly string[]): void {
-  if (!methods.includes(method)) {
-    throw new RestError(405, 'METHOD_NOT_ALLOWED', `Use ${methods.join(' or ')}`, { allow: methods.join(', ') });
-  }
+  if (!methods.includes(method)) throw new MethodNotAllowedError(methods);
 }
 
 async function authenticateAdmin(req: IncomingMessage, store: Store): Promise<Principal> {
-  let principal: Principal;
-  try {
-    principal = await authenticate(store, req.headers.authorization);
-  } catch (error) {
-    throw new RestError(401, ErrorCode.UNAUTHENTICATED, (error as Error).message, { 'www-authenticate': 'Bearer' });
-  }
+  const principal: Principal = await authenticate(store, req.headers.authorization);
   if (principal.role !== Role.ADMIN) {
-    throw new RestError(403, ErrorCode.FORBIDDEN, `Role ${principal.role} may not use the SIEM settings API; it requires an admin key`);
+    throw new ForbiddenError(`Role ${principal.role} may not use the SIEM settings API; it requires an admin key`);
   }
   return principal;
 }
@@ -181,15 +156,9 @@ async function authenticateAdmin(req: IncomingMessage, store: Store): Promise<Pr
 async function readJsonObject(req: IncomingMessage, maxBodyBytes: number): Promise<Record<string, unknown>> {
   const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (contentType !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(contentType)) {
-    throw new RestError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
+    throw new UnsupportedMediaTypeError('Send the body as application/json');
   }
-  let text: string;
-  try {
-    text = (await readBody(req, maxBodyBytes)).toString('utf8');
-  } catch (error) {
-    if (error instanceof PayloadTooLargeError) throw new RestError(413, ErrorCode.PAYLOAD_TOO_LARGE, error.message, { connection: 'close' });
-    throw error;
-  }
+  const text = (await readBody(req, maxBodyBytes)).toString('utf8');
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -299,19 +268,6 @@ async function withRestPaths<T>(headerNames: string[], fn: () => Promise<T>): Pr
     if (error instanceof InvalidInputError) throw badInput(error.issues.map((i) => ({ path: restPath(i.path, headerNames) || 'body', message: i.message })));
     throw error;
   }
-}
-
-function toRestError(error: unknown, log: Logger): RestError {
-  if (error instanceof RestError) return error;
-  if (error instanceof RecordNotFoundError) return new RestError(404, ErrorCode.NOT_FOUND, error.message);
-  if (error instanceof InvalidInputError) return badInput(error.issues.map((i) => ({ path: restPath(i.path), message: i.message })));
-  if (error instanceof StoreUnavailableError) {
-    log.error({ err: error.cause ?? error }, 'settings API: store unavailable');
-    return new RestError(503, ErrorCode.STORE_UNAVAILABLE, `The gateway cannot store changes right now: ${error.detail}`, { 'retry-after': '30' });
-  }
-  if (error instanceof GraphQLError && error.extensions.code === ErrorCode.FORBIDDEN) return new RestError(403, ErrorCode.FORBIDDEN, error.message);
-  log.error({ err: error }, 'unexpected error in the settings API');
-  return new RestError(500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
 }
 
 let openApiCache: string | undefined;

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DeliveryEngine, DeliveryObserver } from '../delivery/delivery-engine.js';
@@ -225,44 +224,4 @@ function ingestOutcome(status: number): string {
     default:
       return 'error';
   }
-}
-
-/** Options of {@link serveMetrics}. */
-export interface ServeMetricsOptions {
-  /** Undefined when metrics are off: the endpoint answers 404. */
-  metrics: GatewayMetrics | undefined;
-  /** When set, a scrape must send `Authorization: Bearer <token>` (compared in constant time). */
-  token?: string;
-}
-
-/**
- * `GET /metrics`: the registry in Prometheus text format; 404 when metrics are off, 401 without the
- * configured bearer token, 405 for other methods.
- *
- * @example
- * ```ts
- * if (url.pathname === METRICS_PATH) return serveMetrics(req, res, { metrics, token: settings.metricsToken });
- * ```
- */
-export async function serveMetrics(req: IncomingMessage, res: ServerResponse, options: ServeMetricsOptions): Promise<void> {
-  req.resume();
-  const send = (status: number, text: string, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
-    res.end(text);
-  };
-  if (!options.metrics) return send(404, 'not found\n');
-  if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'use GET\n', { allow: 'GET, HEAD' });
-  if (options.token !== undefined && !bearerMatches(req.headers.authorization, options.token)) {
-    return send(401, 'unauthorized: send Authorization: Bearer <SIEMGATE_METRICS_TOKEN>\n', { 'www-authenticate': 'Bearer realm="metrics"' });
-  }
-  const text = await options.metrics.registry.metrics();
-  res.writeHead(200, { 'content-type': options.metrics.registry.contentType, 'content-length': String(Buffer.byteLength(text)) });
-  res.end(req.method === 'HEAD' ? undefined : text);
-}
-
-/** Constant-time comparison (of fixed-length digests, so the token's length does not leak either). */
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(match?.[1] ?? ''), digest(token)) && match !== null;
 }

@@ -1,18 +1,18 @@
 import { GraphQLError, Kind, parse, print, visit, type ASTNode } from 'graphql';
 import type { MaskError } from 'graphql-yoga';
-import { ErrorCode, notFound, storeUnavailable } from '../errors.js';
-import { EventValidationError } from '../events/event-schema.js';
+import { ErrorCode, SERVER_SIDE_CODES } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { REDACTED, createSecretScrubber, scrubbedError } from '../secrets/scrub-secrets.js';
-import { InvalidInputError, RecordNotFoundError, StoreUnavailableError } from '../store/store-errors.js';
+import { toGatewayError } from '../service/client-error.js';
+import { StoreUnavailableError } from '../store/store-errors.js';
 
-/** Codes of errors that are the server's fault; every other code is a client's mistake. */
-const SERVER_SIDE_CODES = new Set<string>(['INTERNAL_SERVER_ERROR', ErrorCode.STORE_UNAVAILABLE]);
+/** How GraphQL answers name a path of the mutation input: `input.config.splunk.endpoint`, `input` for the input itself. */
+const graphQLInputPath = (path: string) => (path ? `input.${path}` : 'input');
 
 /**
  * The client-facing form of an error raised in an operation: the store's domain errors become GraphQL
- * errors with a stable `extensions.code`, deliberate GraphQL errors pass as they are. Undefined for an
- * unexpected error (which is masked).
+ * errors with a stable `extensions.code` (the mapping is {@link toGatewayError}, shared with the REST
+ * routes), deliberate GraphQL errors pass as they are. Undefined for an unexpected error (which is masked).
  *
  * @example
  * ```ts
@@ -21,20 +21,9 @@ const SERVER_SIDE_CODES = new Set<string>(['INTERNAL_SERVER_ERROR', ErrorCode.ST
  */
 export function toClientError(error: unknown): GraphQLError | undefined {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  const located = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
-  const relocate = (mapped: GraphQLError) => new GraphQLError(mapped.message, { ...located, extensions: mapped.extensions });
-  if (original instanceof RecordNotFoundError) return relocate(notFound(original.typeName, original.id));
-  if (original instanceof InvalidInputError) {
-    const first = original.issues[0];
-    const message = original.issues.map((i) => `${i.path ? `input.${i.path}` : 'input'}: ${i.message}`).join('; ');
-    return new GraphQLError(message, { ...located, extensions: { code: ErrorCode.BAD_USER_INPUT, field: first?.path ? `input.${first.path}` : 'input' } });
-  }
-  if (original instanceof EventValidationError) {
-    return new GraphQLError(original.message, { ...located, extensions: { code: ErrorCode.BAD_USER_INPUT, field: original.issues[0]?.path, issues: original.issues.slice(0, 100) } });
-  }
-  if (original instanceof StoreUnavailableError) return relocate(storeUnavailable(original.detail));
   if (original instanceof GraphQLError) return error as GraphQLError;
-  return undefined;
+  const located = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
+  return toGatewayError(original, { inputPath: graphQLInputPath })?.toGraphQLError(located);
 }
 
 /**
@@ -49,7 +38,7 @@ export function toClientError(error: unknown): GraphQLError | undefined {
 export function createMaskError(): MaskError {
   return (error, message) => {
     const located = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
-    return toClientError(error) ?? new GraphQLError(message, { ...located, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    return toClientError(error) ?? new GraphQLError(message, { ...located, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } });
   };
 }
 
@@ -88,7 +77,7 @@ export function createYogaLogging(log: Logger): YogaLogging {
 function logOperationError(log: Logger, error: Error): void {
   const graphQLError = error instanceof GraphQLError ? error : undefined;
   const original = graphQLError?.originalError ?? error;
-  const code = String(toClientError(error)?.extensions.code ?? 'INTERNAL_SERVER_ERROR');
+  const code = String(toClientError(error)?.extensions.code ?? ErrorCode.INTERNAL_SERVER_ERROR);
   const operation = describeOperation(graphQLError?.source?.body);
   const fields = { code, ...(operation ? { operation: operation.names } : {}), ...(graphQLError?.path ? { path: graphQLError.path.join('.') } : {}) };
   if (!SERVER_SIDE_CODES.has(code)) {

@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import { ErrorCode } from '../errors.js';
+import { UnsupportedMediaTypeError } from '../errors.js';
 
 /**
  * Accepts GraphQL POST bodies only as `application/json` (the GraphQL-over-HTTP request media type; a
@@ -21,7 +21,7 @@ export function useJsonRequests(): Plugin {
       if (mediaType === 'application/json') return;
       const message = `GraphQL requests must be sent as Content-Type: application/json${contentType ? `, not ${JSON.stringify(contentType.slice(0, 100))}` : ''}`;
       endResponse(
-        new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code: ErrorCode.UNSUPPORTED_MEDIA_TYPE } }] }), {
+        new fetchAPI.Response(JSON.stringify(new UnsupportedMediaTypeError(message).toGraphQLResult()), {
           status: 415,
           headers: { 'content-type': 'application/json; charset=utf-8', accept: 'application/json' },
         }),

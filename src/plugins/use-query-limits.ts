@@ -2,9 +2,10 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { GraphQLError, Kind, getOperationAST, validate, visit, type ArgumentNode, type DocumentNode, type GraphQLSchema, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { ErrorCode } from '../errors.js';
 
 /** `extensions.code` of an operation refused for its size or shape. */
-export const QUERY_LIMIT_EXCEEDED = 'QUERY_LIMIT_EXCEEDED';
+export const QUERY_LIMIT_EXCEEDED = ErrorCode.QUERY_LIMIT_EXCEEDED;
 
 /** Default of {@link QueryLimitsOptions.maxCost}. */
 export const DEFAULT_MAX_COST = 100_000;

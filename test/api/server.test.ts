@@ -39,8 +39,11 @@ describe('health endpoints', () => {
     expect((await fetch(`${g.url}/readyz`, { headers: {} })).status).toBe(200);
   });
 
-  it('an unknown path answers 404', async () => {
-    expect((await fetch(`${g.url}/admin`)).status).toBe(404);
+  it('an unknown path answers 404 NOT_FOUND in the common error shape', async () => {
+    const answer = await readJsonAnswer(await fetch(`${g.url}/admin`));
+    expect(answer.status).toBe(404);
+    // Was {"error": "not found"} before issue 10 (a deliberate contract change: one body shape on every route).
+    expect(answer.json).toEqual({ error: { code: 'NOT_FOUND', message: 'No route for /admin' } });
   });
 });
 

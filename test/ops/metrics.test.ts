@@ -142,6 +142,9 @@ describe('GET /metrics settings', () => {
     const none = await scrape(g);
     expect(none.status).toBe(401);
     expect(none.text).not.toContain('siemgate_');
+    // Since issue 10 the refusal has the body every route answers errors with (it was text/plain).
+    expect(none.contentType).toMatch(/^application\/json/);
+    expect(JSON.parse(none.text)).toEqual({ error: { code: 'UNAUTHENTICATED', message: expect.stringContaining('SIEMGATE_METRICS_TOKEN') } });
     expect((await scrape(g, 'metrics-token-0123456789abcdeX')).status).toBe(401);
     expect((await scrape(g, ADMIN_TOKEN)).status).toBe(401);
     const ok = await scrape(g, token);
@@ -152,7 +155,9 @@ describe('GET /metrics settings', () => {
   it('SIEMGATE_METRICS=false: 404, and GraphQL still works', async () => {
     const g = await startTestGateway({ env: { SIEMGATE_METRICS: 'false' } });
     started.push(g);
-    expect((await scrape(g)).status).toBe(404);
+    const off = await scrape(g);
+    expect(off.status).toBe(404);
+    expect(JSON.parse(off.text)).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
     expect((await g.gql('{ viewer { role } }')).data.viewer.role).toBe('ADMIN');
   });
 
