@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createSplunkAdapter, hecBodies } from '../src/destinations/splunk.js';
-import { createSyslogAdapter } from '../src/destinations/syslog.js';
+import { hecBodies } from '../src/destinations/shared/hec.js';
+import { createSplunkAdapter } from '../src/destinations/splunk/adapter.js';
+import { createSyslogAdapter } from '../src/destinations/syslog/adapter.js';
 import { deserializeEvent, parseSecurityEvents, serializeEvent } from '../src/events/event-schema.js';
 import type { SecurityEvent } from '../src/events/security-event.js';
 import { EgressPolicy } from '../src/net/egress-policy.js';

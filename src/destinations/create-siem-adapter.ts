@@ -1,11 +1,11 @@
-import { createArcSightAdapter } from './arcsight.js';
-import { createCefAdapter } from './cef.js';
-import { createCrowdStrikeAdapter } from './crowdstrike.js';
-import { createSentinelAdapter } from './sentinel.js';
-import { createSplunkAdapter } from './splunk.js';
-import { createSyslogAdapter } from './syslog.js';
+import { createArcSightAdapter } from './arcsight/adapter.js';
+import { createCefAdapter } from './cef/adapter.js';
+import { createCrowdStrikeAdapter } from './crowdstrike/adapter.js';
+import { createSentinelAdapter } from './sentinel/adapter.js';
+import { createSplunkAdapter } from './splunk/adapter.js';
+import { createSyslogAdapter } from './syslog/adapter.js';
 import type { AdapterOptions, DestinationConfig, SiemAdapter } from './types.js';
-import { createWebhookAdapter } from './webhook.js';
+import { createWebhookAdapter } from './webhook/adapter.js';
 
 /**
  * Creates the adapter for a destination config: one module per destination, all behind {@link SiemAdapter}.

@@ -3,7 +3,7 @@ import {
   base64KeyRule, dcrImmutableIdRule, facilityRule, guidRule, headerNameRule, headerValueRule, hostRule, identifierRule,
   logTypeRule, pemCertificateRule, pemPrivateKeyRule, portRule, secretRule, streamNameRule, tenantIdRule, textRule,
   timeoutSecondsRule, urlRule,
-} from './config-rules.js';
+} from './shared/config-rules.js';
 import type { DestinationConfig, SiemIntegrationType } from './types.js';
 
 /** One broken rule in a destination config; `path` is relative to the config, e.g. `endpoint` or `tls.caCert`. */

@@ -1,5 +1,5 @@
 import { ROLES, type Role } from '../auth/api-token.js';
-import { integrationNameRule } from '../destinations/config-rules.js';
+import { integrationNameRule } from '../destinations/shared/config-rules.js';
 import type { ApiKeyRecord } from '../store/tenant-store.js';
 import { builder } from './builder.js';
 

@@ -1,7 +1,7 @@
 import {
   batchSizeRule, customerIdRule, flushIntervalRule, headerNameRule, headerValueRule, integrationNameRule, pemCertificateRule,
   pemPrivateKeyRule, retryCountRule, timeoutSecondsRule,
-} from '../destinations/config-rules.js';
+} from '../destinations/shared/config-rules.js';
 import { DESTINATION_FIELDS, type DestinationMember } from '../service/destination-fields.js';
 import { builder } from './builder.js';
 import { RoutingFilterInput } from './routing-types.js';

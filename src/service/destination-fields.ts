@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import {
   base64KeyRule, dcrImmutableIdRule, facilityRule, guidRule, hostRule, identifierRule, logTypeRule, portRule, secretRule,
   streamNameRule, tenantIdRule, textRule, timeoutSecondsRule, urlRule,
-} from '../destinations/config-rules.js';
+} from '../destinations/shared/config-rules.js';
 import type { SiemIntegrationType } from '../destinations/types.js';
 
 /**

@@ -4,7 +4,7 @@ import type { IntegrationTester } from '../delivery/integration-tester.js';
 import type { RoutingFilter } from '../store/routing.js';
 import {
   batchSizeRule, customerIdRule, flushIntervalRule, integrationNameRule, retryCountRule, timeoutSecondsRule,
-} from '../destinations/config-rules.js';
+} from '../destinations/shared/config-rules.js';
 import type { ConnectionTestResult } from '../destinations/types.js';
 import { forbidden } from '../errors.js';
 import type { Principal, Store } from '../store/store.js';

@@ -32,7 +32,7 @@ const NEUTRAL = ['events', 'secrets', 'crypto', 'errors'];
  * stay out of its reach. Descriptors import no adapter, so nothing of an adapter reaches the store.
  * `syslog-format.ts` is pure formatting; it is here because the facility rule uses its facility names.
  */
-const DESTINATION_DESCRIPTORS = ['types.ts', 'destination-config.ts', 'config-rules.ts', 'syslog-format.ts'].map((f) => `src/destinations/${f}`);
+const DESTINATION_DESCRIPTORS = ['types.ts', 'destination-config.ts', 'shared/config-rules.ts', 'shared/syslog-format.ts'].map((f) => `src/destinations/${f}`);
 
 interface Edge {
   from: string;

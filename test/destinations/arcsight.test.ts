@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createArcSightAdapter } from '../../src/destinations/arcsight.js';
+import { createArcSightAdapter } from '../../src/destinations/arcsight/adapter.js';
 import type { ArcSightConfig } from '../../src/destinations/types.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';

@@ -6,7 +6,7 @@ import {
   escapeCefHeader,
   formatCef,
   syslogSeverity,
-} from '../../src/destinations/cef-format.js';
+} from '../../src/destinations/shared/cef-format.js';
 import type { SecurityEvent, Severity } from '../../src/events/security-event.js';
 import { extensionMap, parseCefLine } from './cef-spec-parser.js';
 import { securityEventArb } from '../support/fuzz.js';

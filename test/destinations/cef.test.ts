@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { createCefAdapter, InvalidCefConfigError } from '../../src/destinations/cef.js';
+import { createCefAdapter, InvalidCefConfigError } from '../../src/destinations/cef/adapter.js';
 import type { CefConfig } from '../../src/destinations/types.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';

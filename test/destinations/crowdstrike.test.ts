@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCrowdStrikeAdapter } from '../../src/destinations/crowdstrike.js';
+import { createCrowdStrikeAdapter } from '../../src/destinations/crowdstrike/adapter.js';
 import type { CrowdStrikeConfig, SiemAdapter } from '../../src/destinations/types.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';

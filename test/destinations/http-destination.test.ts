@@ -8,7 +8,7 @@ import {
   HttpDestination,
   runConnectionTest,
   type HttpAnswer,
-} from '../../src/destinations/http-destination.js';
+} from '../../src/destinations/shared/http-destination.js';
 import type { DeliveryResult, SiemAdapter } from '../../src/destinations/types.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';

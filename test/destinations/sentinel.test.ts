@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createSentinelAdapter } from '../../src/destinations/sentinel.js';
-import { buildSentinelSignature } from '../../src/destinations/sentinel-signature.js';
+import { createSentinelAdapter } from '../../src/destinations/sentinel/adapter.js';
+import { buildSentinelSignature } from '../../src/destinations/sentinel/signature.js';
 import type { SentinelDataCollectorConfig, SentinelLogsIngestionConfig, SiemAdapter } from '../../src/destinations/types.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';

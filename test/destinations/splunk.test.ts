@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSplunkAdapter } from '../../src/destinations/splunk.js';
+import { createSplunkAdapter } from '../../src/destinations/splunk/adapter.js';
 import type { SiemAdapter, SplunkConfig } from '../../src/destinations/types.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';

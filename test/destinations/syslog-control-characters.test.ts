@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cefHttpBody, createCefAdapter } from '../../src/destinations/cef.js';
-import { formatCef } from '../../src/destinations/cef-format.js';
-import { createSyslogAdapter } from '../../src/destinations/syslog.js';
-import { formatSyslog } from '../../src/destinations/syslog-format.js';
+import { createCefAdapter } from '../../src/destinations/cef/adapter.js';
+import { cefHttpBody } from '../../src/destinations/shared/cef-http.js';
+import { formatCef } from '../../src/destinations/shared/cef-format.js';
+import { createSyslogAdapter } from '../../src/destinations/syslog/adapter.js';
+import { formatSyslog } from '../../src/destinations/shared/syslog-format.js';
 import type { SiemAdapter } from '../../src/destinations/types.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';

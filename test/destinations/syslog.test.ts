@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSyslogAdapter } from '../../src/destinations/syslog.js';
+import { createSyslogAdapter } from '../../src/destinations/syslog/adapter.js';
 import {
   formatRfc3164,
   formatRfc5424,
@@ -7,7 +7,7 @@ import {
   parseFacility,
   SYSLOG_FACILITIES,
   syslogPri,
-} from '../../src/destinations/syslog-format.js';
+} from '../../src/destinations/shared/syslog-format.js';
 import type { SyslogConfig } from '../../src/destinations/types.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';

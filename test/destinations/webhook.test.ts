@@ -2,7 +2,7 @@ import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { WebhookConfig } from '../../src/destinations/types.js';
-import { createWebhookAdapter, signWebhookBody, WebhookConfigError } from '../../src/destinations/webhook.js';
+import { createWebhookAdapter, signWebhookBody, WebhookConfigError } from '../../src/destinations/webhook/adapter.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
 import { closeAfterEach, startHttpReceiver, type HttpReceiver, type ReceivedRequest } from '../support/http-receiver.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyAnswer, type HttpAnswer } from '../../src/destinations/http-destination.js';
-import { classifyHecAnswer } from '../../src/destinations/splunk.js';
+import { classifyAnswer, type HttpAnswer } from '../../src/destinations/shared/http-destination.js';
+import { classifyHecAnswer } from '../../src/destinations/shared/hec.js';
 import { isPayloadRejection, type DeliveryResult } from '../../src/net/delivery-result.js';
 
 const answer = (status: number, body = '', headers: Record<string, string> = {}): HttpAnswer => ({ status, headers, body, latencyMs: 5 });

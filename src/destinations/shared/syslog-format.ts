@@ -1,4 +1,4 @@
-import type { SyslogFormat } from './types.js';
+import type { SyslogFormat } from '../types.js';
 
 /**
  * Syslog message headers: RFC 5424 (the default) and the older BSD format of RFC 3164.

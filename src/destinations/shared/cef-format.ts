@@ -1,4 +1,4 @@
-import type { SecurityEvent, Severity } from '../events/security-event.js';
+import type { SecurityEvent, Severity } from '../../events/security-event.js';
 import { controlsAsText, SyslogSeverity } from './syslog-format.js';
 
 /**

@@ -1,8 +1,8 @@
 import { hostname as osHostname } from 'node:os';
-import { CEF_DEFAULT_PRODUCT, CEF_DEFAULT_VENDOR, CEF_DEVICE_VERSION, createCefHttpAdapter } from './cef.js';
-import type { CefHeader } from './cef-format.js';
-import { resolveTimeoutMs } from '../net/timeouts.js';
-import type { AdapterOptions, ArcSightConfig, SiemAdapter } from './types.js';
+import { CEF_DEFAULT_PRODUCT, CEF_DEFAULT_VENDOR, CEF_DEVICE_VERSION, createCefHttpAdapter } from '../shared/cef-http.js';
+import type { CefHeader } from '../shared/cef-format.js';
+import { resolveTimeoutMs } from '../../net/timeouts.js';
+import type { AdapterOptions, ArcSightConfig, SiemAdapter } from '../types.js';
 
 /** Header that names the SmartConnector a batch is meant for (sent only when `smartConnectorId` is configured). */
 export const SMART_CONNECTOR_ID_HEADER = 'X-SmartConnector-Id';

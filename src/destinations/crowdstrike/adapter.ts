@@ -1,8 +1,8 @@
 import { hostname as osHostname } from 'node:os';
-import type { SecurityEvent } from '../events/security-event.js';
-import { HttpDestination, runConnectionTest } from './http-destination.js';
-import { resolveTimeoutMs } from '../net/timeouts.js';
-import { hecFramer, hecTime, sendHecBatch, toSnakeCaseEvent } from './splunk.js';
+import type { SecurityEvent } from '../../events/security-event.js';
+import { HttpDestination, runConnectionTest } from '../shared/http-destination.js';
+import { resolveTimeoutMs } from '../../net/timeouts.js';
+import { hecFramer, hecTime, sendHecBatch, toSnakeCaseEvent } from '../shared/hec.js';
 import type {
   AdapterOptions,
   ConnectionTestResult,
@@ -10,7 +10,7 @@ import type {
   DeliveryResult,
   SendOptions,
   SiemAdapter,
-} from './types.js';
+} from '../types.js';
 
 /** `source` reported on every event (LogScale stores it as the `@source` metadata field). */
 export const LOGSCALE_SOURCE = 'siemgate';

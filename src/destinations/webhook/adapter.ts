@@ -1,9 +1,9 @@
 import { createHash, createHmac } from 'node:crypto';
-import { scrubSecrets } from '../secrets/scrub-secrets.js';
-import type { SecurityEvent } from '../events/security-event.js';
-import { headerNameRule, headerValueRule, RESERVED_HEADER_NAMES } from './config-rules.js';
-import { classifyAnswer, classifyError, HttpDestination, runConnectionTest } from './http-destination.js';
-import { resolveTimeoutMs } from '../net/timeouts.js';
+import { scrubSecrets } from '../../secrets/scrub-secrets.js';
+import type { SecurityEvent } from '../../events/security-event.js';
+import { headerNameRule, headerValueRule, RESERVED_HEADER_NAMES } from '../shared/config-rules.js';
+import { classifyAnswer, classifyError, HttpDestination, runConnectionTest } from '../shared/http-destination.js';
+import { resolveTimeoutMs } from '../../net/timeouts.js';
 import type {
   AdapterOptions,
   ConnectionTestResult,
@@ -12,7 +12,7 @@ import type {
   SiemAdapter,
   WebhookConfig,
   WebhookSignatureScheme,
-} from './types.js';
+} from '../types.js';
 
 /** Header names and formats of the two signature schemes. */
 export const WebhookSignatureHeader = {

@@ -1,8 +1,8 @@
-import { scrubSecrets } from '../secrets/scrub-secrets.js';
-import { resolveTimeoutMs } from '../net/timeouts.js';
-import type { SecurityEvent, Severity } from '../events/security-event.js';
-import { classifyAnswer, classifyError, HttpDestination, HttpStatus, runConnectionTest, type HttpAnswer } from './http-destination.js';
-import { buildSentinelSignature, decodeSentinelSharedKey, SentinelSignatureDefaults } from './sentinel-signature.js';
+import { scrubSecrets } from '../../secrets/scrub-secrets.js';
+import { resolveTimeoutMs } from '../../net/timeouts.js';
+import type { SecurityEvent, Severity } from '../../events/security-event.js';
+import { classifyAnswer, classifyError, HttpDestination, HttpStatus, runConnectionTest, type HttpAnswer } from '../shared/http-destination.js';
+import { buildSentinelSignature, decodeSentinelSharedKey, SentinelSignatureDefaults } from './signature.js';
 import type {
   AdapterOptions,
   ConnectionTestResult,
@@ -13,7 +13,7 @@ import type {
   SentinelLogsIngestionConfig,
   SiemAdapter,
   TestStep,
-} from './types.js';
+} from '../types.js';
 
 /** Constants of the (legacy) Azure Monitor HTTP Data Collector API. */
 export const DataCollectorApi = {

@@ -1,12 +1,12 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Dispatcher } from 'undici';
-import { createTestEvent } from '../events/security-event.js';
-import { classifyError, HttpStatus, scrubUrls } from '../net/delivery-result.js';
-import { ConnectFailedError, type EgressPolicy } from '../net/egress-policy.js';
-import { createHttpDispatcher } from '../net/http-client.js';
-import { createSecretScrubber, MAX_ERROR_TEXT_CHARS, shorten, type SecretScrubber } from '../secrets/scrub-secrets.js';
-import type { ConnectionTestResult, DeliveryResult, SiemAdapter, TestStep, TlsOptions } from './types.js';
+import { createTestEvent } from '../../events/security-event.js';
+import { classifyError, HttpStatus, scrubUrls } from '../../net/delivery-result.js';
+import { ConnectFailedError, type EgressPolicy } from '../../net/egress-policy.js';
+import { createHttpDispatcher } from '../../net/http-client.js';
+import { createSecretScrubber, MAX_ERROR_TEXT_CHARS, shorten, type SecretScrubber } from '../../secrets/scrub-secrets.js';
+import type { ConnectionTestResult, DeliveryResult, SiemAdapter, TestStep, TlsOptions } from '../types.js';
 
 const gzip = promisify(gzipCallback);
 
