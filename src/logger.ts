@@ -1,14 +1,15 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { SECRET_FIELDS } from './destinations/destination-config.js';
+import { SECRET_FIELD_NAMES } from './destinations/registry.js';
 import { REDACTED } from './secrets/scrub-secrets.js';
 
 export type { Logger };
 
 /**
  * Field names redacted wherever they appear one level down in a log line: the destination configs'
- * secret fields (from {@link SECRET_FIELDS}, the one list of what is secret) and credentials of requests.
+ * secret fields (from {@link SECRET_FIELD_NAMES}: the descriptors' `secret` markers, the one definition of what
+ * is secret) and credentials of requests.
  */
-const REDACTED_FIELDS = [...new Set([...Object.values(SECRET_FIELDS).flat().map((path) => path.split('.').at(-1)!), 'password', 'authorization'])];
+const REDACTED_FIELDS = [...new Set([...SECRET_FIELD_NAMES, 'password', 'authorization'])];
 
 /**
  * Creates the gateway's structured logger (JSON lines on stderr, or on `destination`). Secrets never

@@ -3,172 +3,41 @@ import type { StoredEvent } from '../events/stored-event.js';
 import type { DeliveryResult } from '../net/delivery-result.js';
 import type { TlsOptions } from '../net/tls-options.js';
 import type { SyslogProtocol } from '../net/syslog-transport.js';
+import type { CefConfig } from './cef/descriptor.js';
+import { DESTINATIONS, type SiemIntegrationType as DestinationType } from './registry.js';
+import type { SentinelConfig } from './sentinel/descriptor.js';
+import type { SyslogConfig } from './syslog/descriptor.js';
+import type { WebhookConfig } from './webhook/descriptor.js';
 
 /** Transport-level vocabulary, defined in `src/net/`; re-exported as part of the adapter contract. */
 export type { DeliveryKind, DeliveryResult } from '../net/delivery-result.js';
 export type { SyslogProtocol, TlsOptions };
 
-/** The kinds of SIEM destination siemgate delivers to. Stored and exposed by these names. */
-export const SiemIntegrationType = {
-  SPLUNK: 'SPLUNK',
-  SENTINEL: 'SENTINEL',
-  SYSLOG: 'SYSLOG',
-  WEBHOOK: 'WEBHOOK',
-  CROWDSTRIKE: 'CROWDSTRIKE',
-  ARCSIGHT: 'ARCSIGHT',
-  CEF: 'CEF',
-} as const;
-export type SiemIntegrationType = (typeof SiemIntegrationType)[keyof typeof SiemIntegrationType];
+/**
+ * Config types are derived from each destination's descriptor (`src/destinations/<name>/descriptor.ts`);
+ * re-exported here as part of the adapter contract.
+ */
+export type { DestinationConfig } from './registry.js';
+export type { ArcSightConfig } from './arcsight/descriptor.js';
+export type { CefConfig } from './cef/descriptor.js';
+export type { CrowdStrikeConfig } from './crowdstrike/descriptor.js';
+export type { SentinelConfig, SentinelDataCollectorConfig, SentinelLogsIngestionConfig } from './sentinel/descriptor.js';
+export type { SplunkConfig } from './splunk/descriptor.js';
+export type { SyslogConfig } from './syslog/descriptor.js';
+export type { WebhookConfig } from './webhook/descriptor.js';
+export type { HeaderEntry } from './shared/descriptor.js';
+
+/** The kinds of SIEM destination siemgate delivers to, by name: `SiemIntegrationType.SPLUNK === 'SPLUNK'`. */
+export const SiemIntegrationType = Object.freeze(Object.fromEntries(DESTINATIONS.map((d) => [d.type, d.type]))) as {
+  readonly [T in DestinationType]: T;
+};
+export type SiemIntegrationType = DestinationType;
 
 /** Options every HTTP destination shares. */
-export interface HttpOptions {
-  tls?: TlsOptions;
-  /** Per-request timeout; falls back to the integration's batching `timeoutSeconds`. */
-  timeoutSeconds?: number;
-  /** Gzip the request body (`Content-Encoding: gzip`). @default false */
-  gzip?: boolean;
-}
-
-export interface SplunkConfig extends HttpOptions {
-  type: 'SPLUNK';
-  /** Full HEC URL, e.g. `https://splunk.example.com:8088/services/collector/event`. */
-  endpoint: string;
-  /** HEC token (secret). Sent as `Authorization: Splunk <token>`. */
-  token: string;
-  /** Target index; omitted means the token's default index. */
-  index?: string;
-  source?: string;
-  /** @default "_json" */
-  sourcetype: string;
-  /** HEC `host` field; omitted means the gateway's host name. */
-  host?: string;
-  /** Wait for indexer acknowledgement before counting a batch as delivered. @default false */
-  indexerAck?: boolean;
-}
-
-/** Sentinel through the (legacy) HTTP Data Collector API, signed with the workspace shared key. */
-export interface SentinelDataCollectorConfig extends HttpOptions {
-  type: 'SENTINEL';
-  api: 'DATA_COLLECTOR';
-  workspaceId: string;
-  /** Base64 workspace shared key (secret). */
-  sharedKey: string;
-  /** Custom log type; shows as `<logType>_CL`. @default "ARXSecAudit" */
-  logType: string;
-  /** Overrides `https://<workspaceId>.ods.opinsights.azure.com`. */
-  endpoint?: string;
-}
-
-/** Sentinel through the Logs Ingestion API (DCE + DCR), authenticated with Entra ID client credentials. */
-export interface SentinelLogsIngestionConfig extends HttpOptions {
-  type: 'SENTINEL';
-  api: 'LOGS_INGESTION';
-  /** Data collection endpoint, e.g. `https://my-dce.eastus-1.ingest.monitor.azure.com`. */
-  dceEndpoint: string;
-  dcrImmutableId: string;
-  /** e.g. `Custom-SiemGate_CL`. */
-  streamName: string;
-  tenantId: string;
-  clientId: string;
-  /** Entra ID application secret (secret). */
-  clientSecret: string;
-  /** @default "https://login.microsoftonline.com" */
-  authorityHost: string;
-}
-
-export type SentinelConfig = SentinelDataCollectorConfig | SentinelLogsIngestionConfig;
-
-export type SyslogFormat = 'RFC5424' | 'RFC3164';
-
-/** CEF over syslog (the product documentation's "Syslog (CEF)"). */
-export interface SyslogConfig {
-  type: 'SYSLOG';
-  host: string;
-  /** @default 514 */
-  port: number;
-  /** @default "TCP" */
-  protocol: SyslogProtocol;
-  /** Facility name, e.g. `local0`. @default "local0" */
-  facility: string;
-  /** @default "RFC5424" */
-  format: SyslogFormat;
-  /** Only for protocol TLS. */
-  tls?: TlsOptions;
-  timeoutSeconds?: number;
-}
-
-export type WebhookSignatureScheme = 'ARX' | 'STANDARD_WEBHOOKS';
-
-export interface WebhookConfig extends HttpOptions {
-  type: 'WEBHOOK';
-  endpoint: string;
-  /** HMAC signing secret (secret). Without one, requests are unsigned. */
-  secret?: string;
-  /** `ARX` signs with `X-ARX-Signature: sha256=<hex>`; `STANDARD_WEBHOOKS` with `webhook-signature: v1,<base64>`. @default "ARX" */
-  signatureScheme: WebhookSignatureScheme;
-  /** Extra request headers. Values may carry credentials, so they are treated as secrets. */
-  headers: { name: string; value: string }[];
-}
-
-/** CrowdStrike Falcon LogScale (Humio) HEC-compatible ingest. */
-export interface CrowdStrikeConfig extends HttpOptions {
-  type: 'CROWDSTRIKE';
-  /** e.g. `https://cloud.community.humio.com/api/v1/ingest/hec`. */
-  endpoint: string;
-  /** Ingest token (secret). Sent as `Authorization: Bearer <token>`. */
-  token: string;
-  repository?: string;
-  parser?: string;
-}
-
-/** CEF records over HTTP to an ArcSight SmartConnector receiver. */
-export interface ArcSightConfig extends HttpOptions {
-  type: 'ARCSIGHT';
-  endpoint: string;
-  /** Connector token (secret). */
-  token: string;
-  smartConnectorId?: string;
-  /** @default "RAXE" */
-  deviceVendor: string;
-  /** @default "ThreatDetection" */
-  deviceProduct: string;
-}
-
-export type CefTransport = 'HTTP' | 'UDP' | 'TCP' | 'TLS';
-
-/** Generic CEF: over HTTP with a Bearer token, or over syslog UDP/TCP/TLS. */
-export interface CefConfig {
-  type: 'CEF';
-  /** @default "HTTP" */
-  transport: CefTransport;
-  /** Required for HTTP. */
-  endpoint?: string;
-  /** Bearer token for HTTP (secret). */
-  token?: string;
-  /** Required for UDP/TCP/TLS. */
-  host?: string;
-  /** @default 514 for UDP, 6514 for TCP and TLS */
-  port?: number;
-  /** @default "local0" */
-  facility: string;
-  /** @default "RAXE" */
-  deviceVendor: string;
-  /** @default "ThreatDetection" */
-  deviceProduct: string;
-  tls?: TlsOptions;
-  timeoutSeconds?: number;
-  gzip?: boolean;
-}
-
-/** The full, decrypted configuration of one destination. */
-export type DestinationConfig =
-  | SplunkConfig
-  | SentinelConfig
-  | SyslogConfig
-  | WebhookConfig
-  | CrowdStrikeConfig
-  | ArcSightConfig
-  | CefConfig;
+export type HttpOptions = Pick<SentinelConfig, 'tls' | 'timeoutSeconds' | 'gzip'>;
+export type SyslogFormat = SyslogConfig['format'];
+export type WebhookSignatureScheme = WebhookConfig['signatureScheme'];
+export type CefTransport = CefConfig['transport'];
 
 /** One step of a connection test, e.g. `{ name: 'connect', ok: true, detail: 'TCP connected to 10.0.0.5:6514' }`. */
 export interface TestStep {

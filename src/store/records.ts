@@ -3,6 +3,7 @@ import type { Role } from '../auth/api-token.js';
 import type { RoutingFilter } from './routing.js';
 import type { SiemIntegrationType } from '../destinations/types.js';
 import type { SiemIntegrationsTable } from './tables.js';
+import { DEFAULT_BATCHING as DESTINATION_DEFAULT_BATCHING } from '../destinations/shared/descriptor.js';
 
 // The store's domain records (what `TenantStore` returns) and their mapping from rows.
 
@@ -25,7 +26,8 @@ export interface Batching {
   timeoutSeconds: number;
 }
 
-export const DEFAULT_BATCHING: Batching = { batchSize: 100, flushIntervalSeconds: 10, retryCount: 3, timeoutSeconds: 30 };
+/** Batching defaults of a destination that sets none of its own (each descriptor's `batching` says what applies). */
+export const DEFAULT_BATCHING: Batching = DESTINATION_DEFAULT_BATCHING;
 
 /** An integration as stored, without its secrets: what the API shows. */
 export interface SiemIntegrationRecord {

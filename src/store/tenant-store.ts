@@ -5,6 +5,7 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import {
   DestinationConfigError, mergeConfig, parseDestinationConfig,
 } from '../destinations/destination-config.js';
+import { descriptorOf } from '../destinations/registry.js';
 import type { DestinationConfig, SiemIntegrationType } from '../destinations/types.js';
 import type { PreparedEvents } from '../events/prepare-events.js';
 import type { SecurityEvent } from '../events/security-event.js';
@@ -19,7 +20,7 @@ import type { Database, SiemIntegrationsTable } from './tables.js';
 
 import { AUDIT_EVENT_NAMES, AuditAction, auditView, changedSecretPaths, diffViews } from './audit-changes.js';
 import {
-  DEFAULT_BATCHING, toApiKeyRecord, toCounters, toIntegrationRecord,
+  toApiKeyRecord, toCounters, toIntegrationRecord,
   type Actor, type ApiKeyRecord, type AuditPage, type CreateIntegrationInput, type DeadLetterPage, type DeadLetterRecord,
   type DeliveryCounters, type IntegrationFilter, type SiemIntegrationRecord, type UpdateIntegrationInput,
 } from './records.js';
@@ -119,7 +120,7 @@ export class TenantStore {
   async createIntegration(input: CreateIntegrationInput, actor: Actor): Promise<SiemIntegrationRecord> {
     const member = input.type.toLowerCase();
     const config = parseOrThrow(input.type, input.config, `config.${member}`);
-    const batching = { ...DEFAULT_BATCHING, ...stripUndefined(input.batching ?? {}) };
+    const batching = { ...descriptorOf(input.type).batching, ...stripUndefined(input.batching ?? {}) };
     const id = randomUUID();
     const now = iso(this.now());
     const sealed = sealDestinationConfig(config, id, this.box);

@@ -28,11 +28,23 @@ const NEUTRAL = ['events', 'secrets', 'crypto', 'errors'];
 
 /**
  * The destination descriptors: what a destination's config is (types, schema, field rules, secret fields,
- * merge). The store seals, validates and audits configs through these; adapters (which open connections)
- * stay out of its reach. Descriptors import no adapter, so nothing of an adapter reaches the store.
- * `syslog-format.ts` is pure formatting; it is here because the facility rule uses its facility names.
+ * merge): each folder's `descriptor.ts`, the registry that lists them, and the shared modules they build on.
+ * The store seals, validates and audits configs through these; adapters (which open connections) stay out of
+ * its reach. Descriptors import no adapter, so nothing of an adapter reaches the store. `syslog-format.ts` and
+ * `cef-format.ts` are pure formatting; they are here because the facility rule uses the facility names and
+ * the CEF descriptors the CEF header defaults.
  */
-const DESTINATION_DESCRIPTORS = ['types.ts', 'destination-config.ts', 'shared/config-rules.ts', 'shared/syslog-format.ts'].map((f) => `src/destinations/${f}`);
+const DESTINATION_DESCRIPTOR_FILES = [
+  'types.ts', 'registry.ts', 'destination-config.ts',
+  'shared/descriptor.ts', 'shared/config-rules.ts', 'shared/syslog-format.ts', 'shared/cef-format.ts',
+].map((f) => `src/destinations/${f}`);
+const isDescriptor = (file: string) => DESTINATION_DESCRIPTOR_FILES.includes(file) || /^src\/destinations\/[^/]+\/descriptor\.ts$/.test(file);
+
+/** `src/destinations/splunk/adapter.ts` → `splunk`; `shared`, and top-level files like `types.ts`, → undefined. */
+function destinationFolderOf(file: string): string | undefined {
+  const m = /^src\/destinations\/([^/]+)\//.exec(file);
+  return m && m[1] !== 'shared' ? m[1] : undefined;
+}
 
 interface Edge {
   from: string;
@@ -142,10 +154,29 @@ describe('import direction', () => {
     const wrong = edges.filter(
       (e) =>
         unitOf(e.to) === 'destinations' &&
-        (unitOf(e.from) === 'store' || DESTINATION_DESCRIPTORS.includes(e.from)) &&
-        !DESTINATION_DESCRIPTORS.includes(e.to),
+        (unitOf(e.from) === 'store' || isDescriptor(e.from)) &&
+        !isDescriptor(e.to),
     );
     expect(wrong.map(describeEdge), 'store or descriptor importing a destination adapter').toEqual([]);
+  });
+
+  it('finds the descriptor of every destination folder', () => {
+    // Guards the rule above: a layout the predicate missed would let every edge through.
+    const folders = new Set(edges.map((e) => destinationFolderOf(e.from)).filter((f) => f !== undefined));
+    expect([...folders].sort()).toEqual(['arcsight', 'cef', 'crowdstrike', 'sentinel', 'splunk', 'syslog', 'webhook']);
+    for (const folder of folders) expect(edges.some((e) => e.from === `src/destinations/${folder}/descriptor.ts`), folder).toBe(true);
+  });
+
+  it('keeps destination folders apart: each imports only its own files, destinations/shared and the top-level modules', () => {
+    // What two destinations share (HEC framing, CEF over HTTP, CEF over syslog) lives in destinations/shared.
+    const wrong = edges.filter((e) => {
+      const from = destinationFolderOf(e.from);
+      const to = destinationFolderOf(e.to);
+      return from !== undefined && to !== undefined && from !== to;
+    });
+    expect(wrong.map(describeEdge), 'a destination importing another destination').toEqual([]);
+    const sharedToFolder = edges.filter((e) => e.from.startsWith('src/destinations/shared/') && destinationFolderOf(e.to) !== undefined);
+    expect(sharedToFolder.map(describeEdge), 'destinations/shared importing a destination').toEqual([]);
   });
 
   it('has no import cycle between folders', () => {

@@ -21,6 +21,10 @@ import { controlsAsText, SyslogSeverity } from './syslog-format.js';
 /** The CEF format version written in the `CEF:` prefix. */
 export const CEF_VERSION = 0;
 
+/** Device Vendor / Device Product defaults of the generic CEF and ArcSight destinations (product documentation). */
+export const CEF_DEFAULT_VENDOR = 'RAXE';
+export const CEF_DEFAULT_PRODUCT = 'ThreatDetection';
+
 /** CEF header severity (0..10) per product severity, from the product documentation's mapping. */
 export const cefSeverity: Readonly<Record<Severity, number>> = {
   NONE: 0,

@@ -1,5 +1,5 @@
 import type { SecurityEvent } from '../../events/security-event.js';
-import { formatCef, type CefHeader } from './cef-format.js';
+import { CEF_DEFAULT_PRODUCT, CEF_DEFAULT_VENDOR, formatCef, type CefHeader } from './cef-format.js';
 import { classifyAnswer, classifyError, HttpDestination, runConnectionTest } from './http-destination.js';
 import { VERSION } from '../../version.js';
 import type { AdapterOptions, ConnectionTestResult, DeliveryResult, SendOptions, SiemAdapter, TlsOptions } from '../types.js';
@@ -7,9 +7,7 @@ import type { AdapterOptions, ConnectionTestResult, DeliveryResult, SendOptions,
 /** siemgate's own version (package.json, read once): the CEF Device Version of the generic CEF and ArcSight adapters. */
 export const CEF_DEVICE_VERSION: string = VERSION;
 
-/** Device Vendor / Device Product defaults of the generic CEF and ArcSight destinations (product documentation). */
-export const CEF_DEFAULT_VENDOR = 'RAXE';
-export const CEF_DEFAULT_PRODUCT = 'ThreatDetection';
+export { CEF_DEFAULT_PRODUCT, CEF_DEFAULT_VENDOR };
 
 /** `Content-Type` of CEF bodies posted over HTTP. */
 export const CEF_CONTENT_TYPE = 'text/plain; charset=utf-8';
