@@ -5,7 +5,8 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import { RecordNotFoundError, asStoreError } from './store-errors.js';
 import type { Database } from './tables.js';
 import { EventLog, type AppendedEvent, type EventLogOptions } from './event-log.js';
-import { TenantStore, type Actor, type ApiKeyRecord, type StoreNotifier } from './tenant-store.js';
+import { GroupCommit } from './group-commit.js';
+import { TenantStore, type Actor, type ApiKeyRecord, type StoreNotifier, type TenantShared } from './tenant-store.js';
 
 export interface Organization {
   id: string;
@@ -50,7 +51,7 @@ export class InvalidSlugError extends Error {
  */
 export class Store {
   readonly #listeners: StoreNotifier[] = [];
-  readonly #shared: { db: Kysely<Database>; box: SecretBox; now: () => Date; notify: StoreNotifier; log: EventLog };
+  readonly #shared: TenantShared;
   /** The organisations' event logs (appends go through {@link TenantStore.ingest}; delivery reads them). */
   readonly log: EventLog;
 
@@ -67,6 +68,7 @@ export class Store {
       box,
       now,
       log: this.log,
+      ingestCommits: new GroupCommit((org, jobs) => this.tenant(org).commitIngests(jobs)),
       notify: {
         eventsAppended: (org: string, events: AppendedEvent[]) => listeners.forEach((l) => l.eventsAppended(org, events)),
         integrationChanged: (org: string, id: string) => listeners.forEach((l) => l.integrationChanged(org, id)),
