@@ -33,7 +33,8 @@ import { useRevocation } from './plugins/use-revocation.js';
 import { INPUT_TYPE_PATHS, buildSchema } from './schema/index.js';
 import type { GatewayContext, GatewayServices } from './schema/context.js';
 import { resolveSecretKey, type Settings } from './settings.js';
-import { migrateToLatest, openSqliteDatabase } from './store/sqlite-database.js';
+import { describeDatabase, openDatabase } from './store/database.js';
+import { migrateToLatest } from './store/sqlite-database.js';
 import { Store, type Principal } from './store/store.js';
 import type { Database } from './store/tables.js';
 
@@ -87,7 +88,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   if (secretKey.generated) {
     log.warn({ keyFile: secretKey.path }, 'SIEMGATE_SECRET_KEY is not set: generated a key file beside the database. Back it up; without it stored secrets cannot be decrypted.');
   }
-  const db = openSqliteDatabase(settings.databasePath, { synchronous: settings.dbSynchronous });
+  const database = { path: settings.databasePath, url: settings.databaseUrl, synchronous: settings.dbSynchronous };
+  const db = openDatabase(database, { onIdleError: (error) => log.warn({ err: error }, 'an idle database connection failed; the next query opens another') });
   let store: Store;
   try {
     const applied = await migrateToLatest(db);
@@ -159,7 +161,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   // `address` is the one bound (0.0.0.0 for every IPv4 interface); `url` the local one to open. Written at
   // every SIEMGATE_LOG_LEVEL but `silent`: it is how an operator (or a supervisor) learns the server is up.
-  (log.level === 'silent' ? log : log.child({}, { level: 'info' })).info({ address: address.address, port, url: `${url}${GRAPHQL_PATH}`, graphiql: settings.graphiql, database: settings.databasePath }, 'siemgate listening');
+  (log.level === 'silent' ? log : log.child({}, { level: 'info' })).info({ address: address.address, port, url: `${url}${GRAPHQL_PATH}`, graphiql: settings.graphiql, database: describeDatabase(database) }, 'siemgate listening');
 
   let closed: Promise<void> | undefined;
   return {
@@ -337,7 +339,7 @@ async function handleHttp(
       return sendJson(res, 200, { status: 'ready' });
     } catch (error) {
       log.warn({ err: error }, 'readiness check failed');
-      return sendJson(res, 503, { status: 'unavailable', reason: 'database does not answer' });
+      return sendJson(res, 503, { error: { code: ErrorCode.STORE_UNAVAILABLE, message: 'The database does not answer' } }, { 'retry-after': '5' });
     }
   }
   if (url.pathname === METRICS_PATH) return serveMetrics(req, res, { metrics, token: settings.metricsToken });

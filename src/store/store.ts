@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { Role, hashApiToken, type Role as RoleType } from '../auth/api-token.js';
 import type { SecretBox } from '../crypto/secret-box.js';
-import { RecordNotFoundError, asStoreError } from './store-errors.js';
+import { RecordNotFoundError, StoreUnavailableError, asStoreError } from './store-errors.js';
 import type { Database } from './tables.js';
 import type { AppendedEvent } from './event-log.js';
 import { TenantStore, type Actor, type ApiKeyRecord, type StoreNotifier } from './tenant-store.js';
@@ -185,8 +185,21 @@ export class Store {
     return this.tenant(row.organization_id).revokeApiKey(id, actor);
   }
 
-  /** Checks the database answers (for `/readyz`). */
-  async ping(): Promise<void> {
-    await this.db.selectFrom('organizations').select('id').limit(1).execute();
+  /**
+   * Checks the database answers (for `/readyz`) within `timeoutMs`.
+   * @throws StoreUnavailableError when it does not (refused, lost, or no answer in time).
+   */
+  async ping(timeoutMs = 3_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(`the database did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.db.selectFrom('organizations').select('id').limit(1).execute(), late]);
+    } catch (error) {
+      throw asStoreError(error);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
