@@ -86,10 +86,11 @@ export class Store {
 
   /**
    * Looks an API token up by its hash. Returns null for unknown or revoked tokens.
+   * @throws StoreUnavailableError when the database cannot answer (never "unknown token" for an outage).
    * Updates `last_used_at` at most once a minute per key, so reads stay cheap.
    */
   async authenticate(token: string): Promise<Principal | null> {
-    const row = await this.db
+    const row = await this.run(() => this.db
       .selectFrom('api_keys')
       .innerJoin('organizations', 'organizations.id', 'api_keys.organization_id')
       .select([
@@ -97,7 +98,7 @@ export class Store {
         'organizations.id as orgId', 'organizations.slug', 'organizations.name as orgName', 'organizations.created_at as orgCreatedAt',
       ])
       .where('api_keys.token_hash', '=', hashApiToken(token))
-      .executeTakeFirst();
+      .executeTakeFirst());
     if (!row || row.revoked_at) return null;
     const now = this.now();
     if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > 60_000) {
@@ -183,6 +184,15 @@ export class Store {
     const row = await this.db.selectFrom('api_keys').select('organization_id').where('id', '=', id).executeTakeFirst();
     if (!row) throw new RecordNotFoundError('ApiKey', id);
     return this.tenant(row.organization_id).revokeApiKey(id, actor);
+  }
+
+  /** Runs a read, turning a database that cannot answer into {@link StoreUnavailableError}. */
+  private async run<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      throw asStoreError(error);
+    }
   }
 
   /**
