@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe } from 'vitest';
 import { redactDatabaseUrl } from '../../src/store/database-url.js';
+import { databaseFiles } from './api.js';
 
 /**
  * The store's two dialects, for suites that run once on each (as Kysely tests its dialects): SQLite (a temporary
@@ -125,5 +126,32 @@ export function forEachDialect(suite: (dialect: TestDialect) => void, title = 't
         },
       });
     });
+  }
+}
+
+/**
+ * Everything a gateway's database holds at rest, for searching it for plaintext: the SQLite file and its write-ahead
+ * log, or on PostgreSQL every row of every table of the database (as PostgreSQL's text form of the row).
+ *
+ * @example
+ * ```ts
+ * for (const f of await storedData(g.env)) expect(f.bytes.includes(secret)).toBe(false);
+ * ```
+ */
+export async function storedData(env: NodeJS.ProcessEnv): Promise<{ name: string; bytes: Buffer }[]> {
+  const url = env.SIEMGATE_DATABASE_URL;
+  if (!url) return databaseFiles({ env });
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const tables = await client.query<{ name: string }>("select table_name as name from information_schema.tables where table_schema = 'public' order by 1");
+    const dumps = [];
+    for (const { name } of tables.rows) {
+      const rows = await client.query<{ row: string }>(`select t::text as row from "${name}" t`);
+      dumps.push({ name: `table ${name}`, bytes: Buffer.from(rows.rows.map((r) => r.row).join('\n'), 'utf8') });
+    }
+    return dumps;
+  } finally {
+    await client.end();
   }
 }
