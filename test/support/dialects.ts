@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { afterAll, describe } from 'vitest';
+import { openDatabase } from '../../src/store/database.js';
 import { redactDatabaseUrl } from '../../src/store/database-url.js';
+import type { Database } from '../../src/store/tables.js';
 import { databaseFiles } from './api.js';
 
 /**
@@ -88,6 +91,8 @@ export interface TestDialect {
    * Restarting a gateway with the same settings reopens the same data.
    */
   databaseEnv(): Promise<Record<string, string>>;
+  /** A fresh, empty (unmigrated) store database of this dialect, for tests that build a `Store` themselves; destroy it after. */
+  openDatabase(): Promise<Kysely<Database>>;
 }
 
 /** Every dialect, the embedded default first. */
@@ -116,13 +121,18 @@ export function forEachDialect(suite: (dialect: TestDialect) => void, title = 't
       afterAll(async () => {
         await Promise.all(created.splice(0).map((d) => d.drop()));
       });
+      const databaseEnv = async (): Promise<Record<string, string>> => {
+        if (name === 'sqlite') return {};
+        const database = await createPostgresDatabase();
+        created.push(database);
+        return { SIEMGATE_DATABASE_URL: database.url };
+      };
       suite({
         name,
-        async databaseEnv(): Promise<Record<string, string>> {
-          if (name === 'sqlite') return {};
-          const database = await createPostgresDatabase();
-          created.push(database);
-          return { SIEMGATE_DATABASE_URL: database.url };
+        databaseEnv,
+        async openDatabase() {
+          const url = (await databaseEnv()).SIEMGATE_DATABASE_URL;
+          return openDatabase({ path: ':memory:', url });
         },
       });
     });
