@@ -97,6 +97,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     store = new Store(db, new SecretBox(secretKey.key));
   } catch (error) {
     await db.destroy();
+    // Name the database (a URL without its password): "cannot migrate the database: connect ECONNREFUSED" alone does not say which.
+    if (settings.databaseUrl && error instanceof Error) error.message = `${describeDatabase(database)}: ${error.message}`;
     throw error;
   }
   const { token: bootstrapToken } = await store.bootstrap(settings.bootstrapToken);

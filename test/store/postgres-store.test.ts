@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../db/migrations/index.js';
+import { closedPort } from '../support/api.js';
 import { SecretBox } from '../../src/crypto/secret-box.js';
 import { createLogger } from '../../src/logger.js';
 import { SettingsError, loadSettings, resolveSecretKey } from '../../src/settings.js';
@@ -49,6 +50,19 @@ describe('SIEMGATE_DATABASE_URL', () => {
   it('needs SIEMGATE_SECRET_KEY: replicas sharing a database must seal secrets with one key, not a key file each', () => {
     const settings = loadSettings({ SIEMGATE_DATABASE_URL: 'postgres://db/siemgate', SIEMGATE_DB: '/nonexistent/siemgate.db' });
     expect(() => resolveSecretKey(settings)).toThrow(/SIEMGATE_SECRET_KEY: must be set when SIEMGATE_DATABASE_URL is set/);
+  });
+
+  it('a gateway that cannot reach its database does not start, and says which database without its password', async () => {
+    const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${await closedPort()}/siemgate`;
+    const failed = await startTestGateway({ env: { SIEMGATE_DATABASE_URL: url } }).then(
+      async (g) => {
+        await g.stop();
+        return undefined;
+      },
+      (error: Error) => error,
+    );
+    expect(failed?.message).toMatch(/^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/siemgate: cannot migrate the database: connect ECONNREFUSED/);
+    expect(failed?.message).not.toContain(PASSWORD);
   });
 
   it('is shown with its password redacted', () => {
