@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Kysely } from 'kysely';
 import { roleScopes } from './auth/api-token.js';
@@ -175,8 +174,9 @@ function createGraphQLServer({ settings, log, services, metrics, revocations }: 
     schema: buildSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: settings.graphiql ? { title: 'siemgate', headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }) } : false,
-    // GraphiQL from the gateway itself (JS, CSS, editor workers and favicon inlined): works offline.
-    renderGraphiQL,
+    // GraphiQL from the gateway itself (JS, CSS, editor workers and favicon inlined): works offline. Loaded on the
+    // first visit: its ~30 MB of inlined assets would otherwise be most of an idle gateway's memory.
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     landingPage: false,
     // Off unless SIEMGATE_CORS_ORIGINS lists the origin; never with credentials (API keys are sent as headers).
     cors: (request) => {
