@@ -12,7 +12,7 @@ import {
   validateEventBatch,
   type IntegerLiteralCheck,
 } from '../../src/events/event-schema.js';
-import { createFastEventParser } from '../../src/events/event-fast-path.js';
+import { createFastEventParser, isoTimeValue } from '../../src/events/event-fast-path.js';
 import { deepNest, eventList, garbage, shortOddString } from '../support/fuzz.js';
 
 /**
@@ -319,6 +319,25 @@ describe('event validation fast path', () => {
       }),
       { numRuns: 1_000 },
     );
+  });
+
+  it('reads every time the ISO-8601 pattern admits as `new Date` does', () => {
+    const pad = (n: number, width: number) => String(n).padStart(width, '0');
+    const part = (max: number, usual: number) => fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: usual }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: max }) });
+    const iso = fc.record({
+      year: fc.oneof(fc.integer({ min: 1900, max: 2100 }), fc.integer({ min: 0, max: 9999 })),
+      month: part(99, 13),
+      day: part(99, 32),
+      hour: part(99, 24),
+      minute: part(99, 60),
+      second: fc.option(part(99, 60), { nil: undefined }),
+      fraction: fc.option(fc.stringMatching(/^\d{1,9}$/), { nil: undefined }),
+      zone: fc.oneof(fc.constant('Z'), fc.tuple(fc.constantFrom('+', '-'), part(99, 24), part(99, 60), fc.constantFrom(':', '')).map(([sign, h, m, colon]) => `${sign}${pad(h, 2)}${colon}${pad(m, 2)}`)),
+    }).map(({ year, month, day, hour, minute, second, fraction, zone }) =>
+      `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hour, 2)}:${pad(minute, 2)}${second === undefined ? '' : `:${pad(second, 2)}${fraction === undefined ? '' : `.${fraction}`}`}${zone}`);
+    fc.assert(fc.property(iso, (text) => {
+      expect(isoTimeValue(text)).toBe(new Date(text).getTime());
+    }), { numRuns: 20_000 });
   });
 
   it('keeps its examples: defaults, lower-cased ids, aliases, moved fields', () => {
