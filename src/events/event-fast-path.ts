@@ -165,6 +165,29 @@ function isPlainJsonObject(v: object): boolean {
 }
 
 /**
+ * Makes the event object from checked values (`undefined`: absent), fields in the schema's order. Compiled once
+ * from the field list into one named store per field (`if (values[0] !== undefined) out["id"] = values[0]; …`):
+ * several times faster than stores under computed names, and every event gets the same hidden class. Where
+ * code generation is disallowed (`--disallow-code-generation-from-strings`), or with `compiled: false`, a loop
+ * does the same.
+ */
+export function assembler(fields: readonly string[], { compiled = true } = {}): (values: unknown[]) => Record<string, unknown> {
+  if (compiled) {
+    try {
+      const body = fields.map((f, i) => `if (values[${i}] !== undefined) out[${JSON.stringify(f)}] = values[${i}];`).join('\n');
+      return new Function('values', `const out = {};\n${body}\nreturn out;`) as (values: unknown[]) => Record<string, unknown>;
+    } catch {
+      // no code generation here: the loop below
+    }
+  }
+  return (values) => {
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < fields.length; i++) if (values[i] !== undefined) out[fields[i]!] = values[i];
+    return out;
+  };
+}
+
+/**
  * Builds the fast path for a schema. Throws when the schema has a field the fast path has no check for (or
  * the other way round), so a field added to the schema alone cannot be let through unchecked.
  */
@@ -180,15 +203,7 @@ export function createFastEventParser(spec: FastPathSpec): FastEventParser {
   const checks: (Check | undefined)[] = fields.map((f) => CHECKS[f]);
   const dataSlot = fields.indexOf('data');
   const n = fields.length;
-  /**
-   * The event object from the checked values, fields in the schema's order: compiled once from the field list
-   * into one named store per field (`if (values[0] !== undefined) out["id"] = values[0]; …`), several times
-   * faster than stores under computed names, and leaving every event with the same hidden class.
-   */
-  const assemble = new Function(
-    'values',
-    `const out = {};\n${fields.map((f, i) => `if (values[${i}] !== undefined) out[${JSON.stringify(f)}] = values[${i}];`).join('\n')}\nreturn out;`,
-  ) as (values: unknown[]) => Record<string, unknown>;
+  const assemble = assembler(fields);
 
   let integerLiteral: ((value: number) => boolean) | undefined;
   /**

@@ -12,7 +12,7 @@ import {
   validateEventBatch,
   type IntegerLiteralCheck,
 } from '../../src/events/event-schema.js';
-import { createFastEventParser, isoTimeValue } from '../../src/events/event-fast-path.js';
+import { assembler, createFastEventParser, isoTimeValue } from '../../src/events/event-fast-path.js';
 import { deepNest, eventList, garbage, shortOddString } from '../support/fuzz.js';
 
 /**
@@ -367,6 +367,17 @@ describe('event validation fast path', () => {
         { path: 'events[0].data', message: 'Invalid input: expected record, received object' },
       ]);
     }
+  });
+
+  it('assembles events alike, compiled or not (where code generation is disallowed)', () => {
+    const fields = Object.keys(securityEventSchema.shape);
+    const values = fc.array(fc.oneof(fc.constant(undefined), fc.string(), fc.integer()), { minLength: fields.length, maxLength: fields.length });
+    fc.assert(fc.property(values, (v) => {
+      const compiled = assembler(fields)(v);
+      const loop = assembler(fields, { compiled: false })(v);
+      expect(JSON.stringify(compiled)).toBe(JSON.stringify(loop));
+      expect(compiled).toStrictEqual(loop);
+    }));
   });
 
   it('refuses to be built for a schema it has no rule for', () => {
