@@ -71,6 +71,8 @@ export interface ReportRow {
   vsCeiling: string;
   vsSyslogNg: string;
   vsSplunkLogging: string;
+  /** Throughput rows: the forwarder's own CPU time per delivered event (all its threads; median run). */
+  cpuPerEvent: string;
   runs: number;
 }
 
@@ -124,6 +126,7 @@ const row = (r: Partial<ReportRow> & Pick<ReportRow, 'figure' | 'value' | 'runs'
   vsCeiling: '',
   vsSyslogNg: '',
   vsSplunkLogging: '',
+  cpuPerEvent: '',
   ...r,
 });
 
@@ -154,7 +157,9 @@ function throughputRows(results: Omit<BenchResults, 'rows' | 'wallTimeMs'>): Rep
       const runs = f.runs.length;
       const eps = f.median.eventsPerSec;
       const unit = t.integrations > 1 ? 'deliveries/s' : 'ev/s';
-      const base = row({ figure: `  ${f.name}`, value: perSec(eps, unit), runs });
+      const cpu = f.median.forwarderCpuMs;
+      const cpuPerEvent = cpu === null ? '' : `${((cpu * 1000) / t.deliveredEvents).toFixed(1)} µs`;
+      const base = row({ figure: `  ${f.name}`, value: perSec(eps, unit), cpuPerEvent, runs });
       if (f.role === 'ceiling') {
         rows.push(base);
         continue;
@@ -188,6 +193,8 @@ function throughputRows(results: Omit<BenchResults, 'rows' | 'wallTimeMs'>): Rep
         rows.push(row({ figure: '    of which ingest alone (POST /v1/events until 202, committed)', value: perSec(f.median.ingestEventsPerSec), runs }));
       }
     }
+    const busiest = Math.max(...t.forwarders.flatMap((f) => f.runs.map((r) => r.receiverCoreShare)));
+    rows.push(row({ figure: '  receiver (own process): busiest pass, share of one core', value: `${Math.round(busiest * 100)}%`, runs: 0 }));
     for (const s of t.skipped) rows.push(row({ figure: `  ${s.name}: skipped (${s.reason})`, value: '', runs: 0 }));
     for (const note of t.notes) rows.push(row({ figure: `  note: ${note}`, value: '', runs: 0 }));
   }
@@ -201,6 +208,7 @@ export function buildRows(results: Omit<BenchResults, 'rows' | 'wallTimeMs'>): R
     if (!r) return;
     rows.push(row({ figure: `${label} p50`, value: ms(r.median.p50Ms), runs: r.runs.length }));
     rows.push(row({ figure: `${label} p99`, value: ms(r.median.p99Ms), target: `< ${targetMs} ms`, result: verdict(r.median.p99Ms < targetMs), runs: r.runs.length }));
+    for (const note of 'notes' in r ? r.notes : []) rows.push(row({ figure: `  note: ${note}`, value: '', runs: 0 }));
   };
   latency('ingestEvents (1 event)', results.ingestLatency, TARGETS.ingestP99Ms);
   latency(`siemIntegrations (${count(LIST_INTEGRATIONS)} integrations, dashboard fields)`, results.listLatency, TARGETS.listP99Ms);
@@ -234,7 +242,7 @@ export function buildRows(results: Omit<BenchResults, 'rows' | 'wallTimeMs'>): R
 
 /** The table as text, columns padded. */
 export function formatTable(rows: readonly ReportRow[]): string {
-  const header = ['Figure', 'Median', 'Target', 'Result', '× ceiling', '× syslog-ng', '× splunk-logging', 'Runs'];
+  const header = ['Figure', 'Median', 'Target', 'Result', '× ceiling', '× syslog-ng', '× splunk-logging', 'CPU/event', 'Runs'];
   const cells = rows.map((r) => [
     r.figure,
     r.value,
@@ -243,6 +251,7 @@ export function formatTable(rows: readonly ReportRow[]): string {
     r.vsCeiling,
     r.vsSyslogNg,
     r.vsSplunkLogging,
+    r.cpuPerEvent,
     r.runs > 0 ? String(r.runs) : '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
