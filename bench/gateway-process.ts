@@ -48,9 +48,10 @@ export interface GatewayStartOptions {
 
 /**
  * `node bin/siemgate.mjs serve` as a child process on 127.0.0.1 with a fresh database in a temp dir,
- * the bench's admin token, loopback egress allowed, logs at `warn`, GraphiQL off, and the defaults for
- * everything else (SQLite WAL, `synchronous=FULL`). With `BENCH_CPU_PROF=<dir>` the child runs with
- * `--cpu-prof` and writes its profile there when it stops.
+ * the bench's admin token, loopback egress allowed, logs at `warn`, GraphiQL off,
+ * `SIEMGATE_DB_SYNCHRONOUS=FULL` (explicitly; also the default), and the defaults for everything else.
+ * It runs `bin/siemgate.mjs` as users do, so it follows whichever entry the bin picks (tsx or dist/).
+ * With `BENCH_CPU_PROF=<dir>` the child runs with `--cpu-prof` and writes its profile there when it stops.
  *
  * @example
  * ```ts
@@ -89,6 +90,8 @@ export class GatewayProcess {
       SIEMGATE_EGRESS_ALLOW: '127.0.0.1/32',
       SIEMGATE_LOG_LEVEL: 'warn',
       SIEMGATE_GRAPHIQL: 'false',
+      // The durability every figure is measured with, set explicitly (it is also the default).
+      SIEMGATE_DB_SYNCHRONOUS: 'FULL',
       ...GATEWAY_EXTRA_ENV,
       ...options.env,
     };

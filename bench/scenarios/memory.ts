@@ -72,7 +72,7 @@ export async function measureMemoryWhileDown(log: (line: string) => void): Promi
     const started = performance.now();
     let samples: RssSample[];
     try {
-      await forEachConcurrently(Array.from({ length: chunks }, (_, i) => i), INGEST_POSTERS, async (i) => {
+      const posting = forEachConcurrently(Array.from({ length: chunks }, (_, i) => i), INGEST_POSTERS, async (i) => {
         if (performance.now() - started > MEMORY_BUDGET_MS) return;
         const count = Math.min(MEMORY_CHUNK_EVENTS, MEMORY_EVENTS - i * MEMORY_CHUNK_EVENTS);
         await client.postEvents(JSON.stringify(makeEvents(count, CUSTOMER)));
@@ -83,6 +83,10 @@ export async function measureMemoryWhileDown(log: (line: string) => void): Promi
           milestones.push({ queuedShare: MILESTONES[milestone]!, rssBytes: gateway.memory().rssBytes });
           log(`  memory: ${Math.round(MILESTONES[milestone]! * 100)}% posted, gateway RSS ${(gateway.memory().rssBytes / 2 ** 20).toFixed(0)} MiB`);
         }
+      });
+      // A crash of the gateway ends the scenario with its exit and stderr, not a bare ECONNRESET.
+      await gateway.whileRunning(posting).catch((error: Error) => {
+        throw gateway.child.exitCode !== null || gateway.child.signalCode !== null ? error : new Error(`${error.message}; gateway log: ${gateway.stderr.slice(-2000)}`);
       });
     } finally {
       samples = sampler.stop();
