@@ -72,8 +72,14 @@ export interface HeaderEntry {
 
 /** Fields of the nested `tls` object every destination with TLS shares (`clientKey` is secret). */
 export const TLS_FIELDS = {
-  caCert: { type: 'String', rule: pemCertificateRule, description: 'PEM CA bundle used instead of the system roots.' },
-  clientCert: { type: 'String', rule: pemCertificateRule, description: 'PEM client certificate for mutual TLS.' },
+  caCert: {
+    type: 'String', rule: pemCertificateRule, description: 'PEM CA bundle used instead of the system roots.',
+    outputDescription: 'PEM CA bundle used instead of the system roots.',
+  },
+  clientCert: {
+    type: 'String', rule: pemCertificateRule, description: 'PEM client certificate for mutual TLS.',
+    outputDescription: 'PEM client certificate (mutual TLS).',
+  },
   clientKey: { type: 'String', rule: pemPrivateKeyRule, secret: true, description: 'PEM private key of the client certificate. Write-only.' },
   rejectUnauthorized: { type: 'Boolean', default: true, description: 'Verify the server certificate and host name. Turn off only for testing.' },
 } as const satisfies Fields;
