@@ -5,7 +5,6 @@ import type { TlsOptions } from '../net/tls-options.js';
 import type { SyslogProtocol } from '../net/syslog-transport.js';
 import type { CefConfig } from './cef/descriptor.js';
 import { DESTINATIONS, type SiemIntegrationType as DestinationType } from './registry.js';
-import type { SentinelConfig } from './sentinel/descriptor.js';
 import type { SyslogConfig } from './syslog/descriptor.js';
 import type { WebhookConfig } from './webhook/descriptor.js';
 
@@ -25,7 +24,7 @@ export type { SentinelConfig, SentinelDataCollectorConfig, SentinelLogsIngestion
 export type { SplunkConfig } from './splunk/descriptor.js';
 export type { SyslogConfig } from './syslog/descriptor.js';
 export type { WebhookConfig } from './webhook/descriptor.js';
-export type { HeaderEntry } from './shared/descriptor.js';
+export type { HeaderEntry, HttpOptions } from './shared/descriptor.js';
 
 /** The kinds of SIEM destination siemgate delivers to, by name: `SiemIntegrationType.SPLUNK === 'SPLUNK'`. */
 export const SiemIntegrationType = Object.freeze(Object.fromEntries(DESTINATIONS.map((d) => [d.type, d.type]))) as {
@@ -33,8 +32,6 @@ export const SiemIntegrationType = Object.freeze(Object.fromEntries(DESTINATIONS
 };
 export type SiemIntegrationType = DestinationType;
 
-/** Options every HTTP destination shares. */
-export type HttpOptions = Pick<SentinelConfig, 'tls' | 'timeoutSeconds' | 'gzip'>;
 export type SyslogFormat = SyslogConfig['format'];
 export type WebhookSignatureScheme = WebhookConfig['signatureScheme'];
 export type CefTransport = CefConfig['transport'];

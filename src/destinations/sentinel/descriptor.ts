@@ -2,8 +2,7 @@ import { z } from 'zod';
 import {
   base64KeyRule, dcrImmutableIdRule, guidRule, logTypeRule, secretRule, streamNameRule, tenantIdRule, urlRule,
 } from '../shared/config-rules.js';
-import { defineDestination, HTTP_FIELDS, type Fields, type ParsedFields } from '../shared/descriptor.js';
-import type { TlsOptions } from '../../net/tls-options.js';
+import { defineDestination, HTTP_FIELDS, type Fields, type HttpOptions, type ParsedFields } from '../shared/descriptor.js';
 
 const FIELDS = {
   api: {
@@ -29,13 +28,6 @@ const FIELDS = {
   authorityHost: { type: 'String', rule: urlRule, description: 'Logs Ingestion API: token authority (default https://login.microsoftonline.com).' },
   ...HTTP_FIELDS,
 } as const satisfies Fields;
-
-/** Options every HTTP destination shares. */
-interface HttpOptions {
-  tls?: TlsOptions;
-  timeoutSeconds?: number;
-  gzip?: boolean;
-}
 
 /** Sentinel through the (legacy) HTTP Data Collector API, signed with the workspace shared key. */
 export interface SentinelDataCollectorConfig extends HttpOptions {

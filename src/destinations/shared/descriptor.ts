@@ -135,6 +135,9 @@ export type FieldsConfig<T extends string, F> = Simplify<
   }
 >;
 
+/** The options every HTTP destination shares ({@link HTTP_FIELDS}). */
+export type HttpOptions = Omit<FieldsConfig<string, typeof HTTP_FIELDS>, 'type'>;
+
 // ---- Descriptors ----------------------------------------------------------------------------------------
 
 /** What a destination's `descriptor.ts` writes. */
