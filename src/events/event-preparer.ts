@@ -37,7 +37,8 @@ export class EventPreparer {
         minThreads: threads,
         maxThreads: threads,
         idleTimeout: Number.MAX_SAFE_INTEGER,
-        execArgv: fromSource ? ['--import', 'tsx'] : [],
+        // The workers take this process's flags (e.g. --cpu-prof); from source they need tsx, which a test runner may not have.
+        execArgv: fromSource && !process.execArgv.includes('tsx') ? ['--import', 'tsx'] : undefined,
       });
     }
   }
@@ -45,7 +46,10 @@ export class EventPreparer {
   /** Parses, validates and serialises one body. Never throws for bad input: refusals are results. */
   prepare(body: Uint8Array, options: { maxEvents: number; now: number }): Promise<PrepareResult> {
     if (!this.#pool || body.byteLength < this.#inlineBelow) return Promise.resolve(prepareEvents(body, options));
-    return this.#pool.run({ body, maxEvents: options.maxEvents, now: options.now });
+    // A body that owns its memory is moved to the worker, not copied.
+    const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
+    const task = { body, maxEvents: options.maxEvents, now: options.now };
+    return owned ? this.#pool.run(task, { transferList: [body.buffer as ArrayBuffer] }) : this.#pool.run(task);
   }
 
   async close(): Promise<void> {
