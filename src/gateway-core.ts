@@ -147,6 +147,8 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
     handle,
     bootstrapToken,
     async start() {
+      // The id index is rebuilt from the log before the first write; start it now rather than on the first request.
+      store.log.load().catch((error: unknown) => log.error({ err: error }, 'could not read the event log'));
       await deliveryLog.attach(engine);
       await engine.start();
     },

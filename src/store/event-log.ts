@@ -102,13 +102,18 @@ export class EventLog {
     return { ids: this.#index.size, indexBytes: this.#index.bytes, cacheBytes: this.#cache.bytes };
   }
 
+  /** Builds the id index from the log, once; the first write waits for it. Call at start to do it before traffic. */
+  load(): Promise<void> {
+    return (this.#loaded ??= this.#load());
+  }
+
   /**
    * Runs a write transaction of one organisation in which {@link append} may be called. Appends of the same
    * organisation run one at a time; their segments become readable from memory once committed, and their
    * ids are taken back from the index when the transaction fails.
    */
   async write<T>(organizationId: string, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    await (this.#loaded ??= this.#load());
+    await this.load();
     return this.#exclusive(organizationId, async () => {
       const pending: PendingAppends = { segments: [], ids: [] };
       const known = this.#known.get(organizationId);
