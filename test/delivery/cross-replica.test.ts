@@ -287,34 +287,45 @@ describe('without Redis, and when Redis is lost', () => {
     expect(body).not.toContain('red1s-pa55word');
   });
 
-  it('status crosses replicas again once Redis is back, and /readyz follows', async () => {
+  it('while Redis is cut off, replicas poll every second and lose nothing; once it is back, status crosses again and /readyz follows', async () => {
     const proxy = later(await startTcpProxy(6379));
     const prefix = freshPrefix();
     const a = await gatewayOnRedis(prefix, { redisUrl: `redis://127.0.0.1:${proxy.port}` });
-    const b = await replicaB(a, prefix);
+    const b = await replicaB(a, prefix, `redis://127.0.0.1:${proxy.port}`);
     const sink = later(await startHecSink());
     const org = await defaultOrganization(a);
+    const ofB = await createThrough(b.store, org, sink);
     const heard: StatusMessage[] = [];
     const unsubscribe = a.engine.status.listen(`status:${org}`, (m) => heard.push(m));
     cleanups.push(async () => unsubscribe());
 
     proxy.cut();
     await waitFor(async () => (await fetch(`${a.url}/readyz`)).status === 503, { message: 'readyz 503 while Redis is cut off' });
-    // Meanwhile A still ingests and delivers its own integrations.
-    const own = await createSplunkIntegration(a, sink, { batching: { batchSize: 1 } });
+    await waitFor(() => !b.bus.connected && !a.engine.bus.connected);
+    // A still ingests and delivers its own integrations...
+    const ofA = await createSplunkIntegration(a, sink, { batching: { batchSize: 1 } });
     const first = makeEvent();
     await ingest(a.url, [first]);
     await sink.waitForIds([first.id]);
-    expect(a.engine.queued(own.id)).toBe(0);
+    expect(a.engine.queued(ofA.id)).toBe(0);
+    // ...and B, which no wake-up can reach now, finds A's events by re-checking the log every second (not every 30 s):
+    // each event reaches the sink twice, through A's integration and through B's.
+    const twice = (id: string) => sink.requests.filter((r) => (r.status ?? 0) < 300 && r.records.some((rec) => rec.event.id === id)).length >= 2;
+    await waitFor(() => twice(first.id), { timeoutMs: 10_000, message: 'B delivered the first event, polling' });
+    const second = makeEvent();
+    await ingest(a.url, [second]);
+    await waitFor(() => twice(second.id), { timeoutMs: 10_000, message: 'B delivered the second event, polling' });
+    expect(b.attempts.filter((x) => x.integrationId === ofB.id && x.success).length).toBeGreaterThanOrEqual(2);
 
     proxy.restore();
     await waitFor(async () => (await fetch(`${a.url}/readyz`)).status === 200, { message: 'readyz 200 once Redis is back' });
-    await waitFor(() => a.engine.bus.connected);
-    const integration = await createThrough(b.store, org, sink);
-    const second = securityEvent();
-    await b.store.tenant(org).ingest([second]);
-    await sink.waitForIds([second.id]);
-    await waitFor(() => heard.some((m) => m.integrationId === integration.id && (m.stats?.delivered ?? 0) >= 1), { message: "A heard B's delivery after Redis came back" });
+    await waitFor(() => a.engine.bus.connected && b.bus.connected);
+    const third = securityEvent();
+    await b.store.tenant(org).ingest([third]);
+    await sink.waitForIds([third.id]);
+    await waitFor(() => heard.some((m) => m.integrationId === ofB.id && m.integration?.lastEventAt && m.integration.lastEventAt.getTime() >= third.time.getTime()), {
+      message: "A heard B's delivery after Redis came back",
+    });
   });
 });
 
