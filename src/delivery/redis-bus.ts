@@ -60,6 +60,7 @@ export class RedisBus implements ReplicaBus {
   readonly #checkTimeoutMs: number;
   readonly #pub: Redis;
   readonly #sub: Redis;
+  /** PSUBSCRIBE pattern → the listeners of its family. */
   readonly #families = new Map<string, Set<{ onMessage: (topic: string, message: unknown) => void; wants?: (topic: string) => boolean }>>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #connectionListeners = new Set<(connected: boolean) => void>();
@@ -102,18 +103,19 @@ export class RedisBus implements ReplicaBus {
   }
 
   subscribe(family: string, onMessage: (topic: string, message: unknown) => void, wants?: (topic: string) => boolean): () => void {
-    let listeners = this.#families.get(family);
+    const pattern = `${globEscape(this.#prefix + family)}*`;
+    let listeners = this.#families.get(pattern);
     if (!listeners) {
-      this.#families.set(family, (listeners = new Set()));
-      this.#track(this.#sub.psubscribe(this.#pattern(family)));
+      this.#families.set(pattern, (listeners = new Set()));
+      this.#track(this.#sub.psubscribe(pattern));
     }
     const listener = { onMessage, wants };
     listeners.add(listener);
     return () => {
       listeners.delete(listener);
-      if (listeners.size > 0 || this.#families.get(family) !== listeners) return;
-      this.#families.delete(family);
-      if (!this.#closed) this.#track(this.#sub.punsubscribe(this.#pattern(family)));
+      if (listeners.size > 0 || this.#families.get(pattern) !== listeners) return;
+      this.#families.delete(pattern);
+      if (!this.#closed) this.#track(this.#sub.punsubscribe(pattern));
     };
   }
 
@@ -150,13 +152,8 @@ export class RedisBus implements ReplicaBus {
     this.#sub.disconnect();
   }
 
-  #pattern(family: string): string {
-    return `${globEscape(this.#prefix + family)}*`;
-  }
-
   #receive(pattern: string, channel: string, text: string) {
-    const family = [...this.#families.keys()].find((f) => this.#pattern(f) === pattern);
-    const listeners = family === undefined ? undefined : this.#families.get(family);
+    const listeners = this.#families.get(pattern);
     if (!listeners) return;
     const topic = channel.slice(this.#prefix.length);
     let decoded: { replica: string; message: unknown } | undefined;
