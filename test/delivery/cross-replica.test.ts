@@ -307,7 +307,7 @@ describe('without Redis, and when Redis is lost', () => {
     const first = makeEvent();
     await ingest(a.url, [first]);
     await sink.waitForIds([first.id]);
-    expect(a.engine.queued(ofA.id)).toBe(0);
+    await waitFor(() => a.engine.queued(ofA.id) === 0, { message: "A's own queue drained" });
     // ...and B, which no wake-up can reach now, finds A's events by re-checking the log every second (not every 30 s):
     // each event reaches the sink twice, through A's integration and through B's.
     const twice = (id: string) => sink.requests.filter((r) => (r.status ?? 0) < 300 && r.records.some((rec) => rec.event.id === id)).length >= 2;
