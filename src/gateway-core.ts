@@ -7,6 +7,8 @@ import { RevocationMonitor } from './auth/revocation-monitor.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { DeliveryEngine } from './delivery/delivery-engine.js';
 import { IntegrationTester } from './delivery/integration-tester.js';
+import { RedisBus } from './delivery/redis-bus.js';
+import { LocalBus, type ReplicaBus } from './delivery/replica-bus.js';
 import { EventPreparer } from './events/event-preparer.js';
 import { IngestAdmission } from './http/ingest-admission.js';
 import { GRAPHQL_PATH, createHttpHandler, type HttpHandler } from './http/router.js';
@@ -109,6 +111,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
   }
   const { token: bootstrapToken } = await store.bootstrap(settings.bootstrapToken);
 
+  const bus = createReplicaBus(settings, log);
   const egress = options.egress ?? new EgressPolicy({ allow: settings.egressAllow, denyPrivate: settings.egressDenyPrivate, log: log.child({ component: 'egress' }) });
   const engine = new DeliveryEngine({
     store,
@@ -117,6 +120,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
     retentionMs: settings.retentionDays * 86_400_000,
     retryBaseMs: settings.retryBaseMs,
     retryMaxMs: settings.retryMaxMs,
+    bus,
   });
   const metrics = settings.metrics ? new GatewayMetrics({ store, engine }) : undefined;
   const deliveryLog = new DeliveryLog({ store, log });
@@ -134,7 +138,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
   const revocations = new RevocationMonitor({ store, onError: (error) => log.warn({ err: error }, 'checking API keys for revocation failed') });
   revocations.start();
   const yoga = createGraphQLServer({ settings, log, services, metrics, revocations });
-  const handle = createHttpHandler({ yoga, store, settings, log, ingestAdmission, preparer, metrics, services });
+  const handle = createHttpHandler({ yoga, store, settings, log, ingestAdmission, preparer, metrics, services, bus });
 
   return {
     settings,
@@ -161,9 +165,23 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
       revocations.stop();
       metrics?.close();
       await preparer.close();
+      await bus.close();
       await destroyDatabase(db);
     },
   };
+}
+
+/**
+ * Redis pub/sub when `SIEMGATE_REDIS_URL` is set; otherwise this replica alone, which it says once at info
+ * level (whatever the database: an operator running several replicas learns why status stays local).
+ */
+function createReplicaBus(settings: Settings, log: Logger): ReplicaBus {
+  if (settings.redisUrl) return new RedisBus({ url: settings.redisUrl, prefix: settings.redisPrefix, log });
+  log.info(
+    'SIEMGATE_REDIS_URL is not set: cross-replica live status is off (status, delivery attempts and wake-ups stay within this replica; ' +
+      'other replicas find new events by polling)',
+  );
+  return new LocalBus();
 }
 
 async function destroyDatabase(db: Kysely<Database>) {

@@ -155,6 +155,8 @@ describe('every setting is validated', () => {
     SIEMGATE_METRICS_TOKEN: ['short', `${'x'.repeat(20)} y`],
     SIEMGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION: ['0', '10001'],
     SIEMGATE_CORS_ORIGINS: ['*', 'https://console.example.com/path', 'ftp://x.example.com'],
+    SIEMGATE_REDIS_URL: ['localhost:6379', 'http://redis.example', 'redis://:pw@', 'redis://host/db/x'],
+    SIEMGATE_REDIS_PREFIX: ['has space', 'x'.repeat(65), 'glob*'],
   };
   const cases = Object.entries(BAD).flatMap(([name, values]) => values.map((value) => [name, value] as const));
 
