@@ -143,6 +143,7 @@ describe('every setting is validated', () => {
     SIEMGATE_MAX_INGEST_BYTES: ['big'],
     SIEMGATE_MAX_INGEST_EVENTS: ['0'],
     SIEMGATE_INGEST_CONCURRENCY: ['0', '65'],
+    SIEMGATE_INGEST_THREADS: ['-1', '65', 'two'],
     SIEMGATE_RETENTION_DAYS: ['0', 'a week'],
     SIEMGATE_RETRY_BASE_MS: ['0', '1.5'],
     SIEMGATE_RETRY_MAX_MS: ['0'],
