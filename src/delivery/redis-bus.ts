@@ -1,4 +1,8 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis as RedisClient, RedisOptions } from 'ioredis';
+
+/** ioredis is loaded when Redis is configured: a single-replica gateway does not carry it in memory. */
+const loadRedis = (): typeof RedisClient => (createRequire(import.meta.url)('ioredis') as { Redis: typeof RedisClient }).Redis;
 import type { Logger } from '../logger.js';
 import { LocalBus, decodeBusMessage, encodeBusMessage, type ReplicaBus } from './replica-bus.js';
 
@@ -58,8 +62,8 @@ export class RedisBus implements ReplicaBus {
   readonly #log: Logger;
   readonly #endpoint: string;
   readonly #checkTimeoutMs: number;
-  readonly #pub: Redis;
-  readonly #sub: Redis;
+  readonly #pub: RedisClient;
+  readonly #sub: RedisClient;
   /** PSUBSCRIBE pattern → the listeners of its family. */
   readonly #families = new Map<string, Set<{ onMessage: (topic: string, message: unknown) => void; wants?: (topic: string) => boolean }>>();
   readonly #pending = new Set<Promise<unknown>>();
@@ -81,6 +85,7 @@ export class RedisBus implements ReplicaBus {
       connectTimeout: 5000,
     };
     // Publishing while disconnected fails at once: live messages are dropped, not queued.
+    const Redis = loadRedis();
     this.#pub = new Redis(options.url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     // Subscriptions made while disconnected wait for the connection (and are renewed after each reconnect).
     this.#sub = new Redis(options.url, { ...common, maxRetriesPerRequest: null });

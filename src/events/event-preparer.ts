@@ -1,4 +1,5 @@
-import { Piscina } from 'piscina';
+import { createRequire } from 'node:module';
+import type { Piscina } from 'piscina';
 import { prepareEvents, type PrepareResult } from './prepare-events.js';
 import type { PrepareTask } from './prepare-worker.js';
 
@@ -32,11 +33,13 @@ export class EventPreparer {
     if (threads > 0) {
       // From source (tests, development) the worker is TypeScript: load it through tsx as this thread does.
       const fromSource = import.meta.url.endsWith('.ts');
-      this.#pool = new Piscina<PrepareTask, PrepareResult>({
+      // Loaded, and its threads started, only when a large body comes: an idle gateway holds no worker.
+      const { Piscina: Pool } = createRequire(import.meta.url)('piscina') as { Piscina: typeof Piscina };
+      this.#pool = new Pool<PrepareTask, PrepareResult>({
         filename: new URL(`./prepare-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url).href,
-        minThreads: threads,
+        minThreads: 0,
         maxThreads: threads,
-        idleTimeout: Number.MAX_SAFE_INTEGER,
+        idleTimeout: 60_000,
         // The workers take this process's flags (e.g. --cpu-prof); from source they need tsx, which a test runner may not have.
         execArgv: fromSource && !process.execArgv.includes('tsx') ? ['--import', 'tsx'] : undefined,
       });

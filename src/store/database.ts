@@ -1,5 +1,9 @@
 import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
+
+/** `pg` is loaded when a PostgreSQL URL is used: an embedded (SQLite) gateway does not carry it in memory. */
+const loadPg = (): typeof pg => createRequire(import.meta.url)('pg') as typeof pg;
 import { isPostgresUrl, redactDatabaseUrl } from './database-url.js';
 import { openSqliteDatabase } from './sqlite-database.js';
 import type { Database } from './tables.js';
@@ -43,10 +47,10 @@ function parseInt8(text: string): number {
   return value;
 }
 
-const storeTypes: pg.CustomTypesConfig = {
+const storeTypes = (driver: typeof pg): pg.CustomTypesConfig => ({
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
-};
+    oid === INT8_OID && format !== 'binary' ? parseInt8 : driver.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+});
 
 /** What to show an operator for the database in use: the SQLite file's path, or the URL with its password redacted. */
 export function describeDatabase(location: DatabaseLocation): string {
@@ -65,12 +69,13 @@ export function describeDatabase(location: DatabaseLocation): string {
  */
 export function openPostgresDatabase(url: string, options: PostgresDatabaseOptions = {}): Kysely<Database> {
   if (!isPostgresUrl(url)) throw new Error(`not a postgres:// URL: ${redactDatabaseUrl(url)}`);
-  const pool = new pg.Pool({
+  const driver = loadPg();
+  const pool = new driver.Pool({
     connectionString: url,
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     application_name: 'siemgate',
-    types: storeTypes,
+    types: storeTypes(driver),
   });
   pool.on('error', (error) => options.onIdleError?.(error));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
