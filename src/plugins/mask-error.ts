@@ -1,4 +1,4 @@
-import { GraphQLError, Kind, parse, print, visit, type ASTNode } from 'graphql';
+import { GraphQLError, Kind, parse, print, visit, type ASTNode, type GraphQLErrorOptions } from 'graphql';
 import type { MaskError } from 'graphql-yoga';
 import { ErrorCode, notFound, storeUnavailable } from '../errors.js';
 import { EventValidationError } from '../events/event-schema.js';
@@ -21,7 +21,7 @@ const SERVER_SIDE_CODES = new Set<string>(['INTERNAL_SERVER_ERROR', ErrorCode.ST
  */
 export function toClientError(error: unknown): GraphQLError | undefined {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  const located = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
+  const located = locationOf(error);
   const relocate = (mapped: GraphQLError) => new GraphQLError(mapped.message, { ...located, extensions: mapped.extensions });
   if (original instanceof RecordNotFoundError) return relocate(notFound(original.typeName, original.id));
   if (original instanceof InvalidInputError) {
@@ -47,10 +47,13 @@ export function toClientError(error: unknown): GraphQLError | undefined {
  * ```
  */
 export function createMaskError(): MaskError {
-  return (error, message) => {
-    const located = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
-    return toClientError(error) ?? new GraphQLError(message, { ...located, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-  };
+  return (error, message) => toClientError(error) ?? new GraphQLError(message, { ...locationOf(error), extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+}
+
+/** Where in the document an error arose (its nodes, or its source positions where it has no nodes), and its path. */
+function locationOf(error: unknown): Pick<GraphQLErrorOptions, 'nodes' | 'source' | 'positions' | 'path'> {
+  if (!(error instanceof GraphQLError)) return {};
+  return { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path };
 }
 
 /** Yoga's logger interface. */

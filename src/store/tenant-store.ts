@@ -278,7 +278,11 @@ export class TenantStore {
 
   /** Delivery counters of every integration of the organisation, by integration id. */
   async deliveryStates(): Promise<Map<string, DeliveryCounters>> {
-    const rows = await this.db.selectFrom('delivery_state').selectAll().where('organization_id', '=', this.organizationId).execute();
+    const rows = await this.db
+      .selectFrom('delivery_state')
+      .select(['integration_id', 'cursor_seq', 'delivered', 'succeeded_attempts', 'failed_attempts', 'dead_lettered'])
+      .where('organization_id', '=', this.organizationId)
+      .execute();
     return new Map(rows.map((r) => [r.integration_id, toCounters(r)]));
   }
 
