@@ -23,6 +23,7 @@ import { useMetrics } from './plugins/use-metrics.js';
 import { useJsonRequests } from './plugins/use-json-requests.js';
 import { useNoIntrospection } from './plugins/use-no-introspection.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
+import { useCompiledQueries } from './plugins/use-compiled-queries.js';
 import { useRevocation } from './plugins/use-revocation.js';
 import { INPUT_TYPE_PATHS, buildSchema } from './schema/index.js';
 import type { GatewayContext, GatewayServices } from './schema/context.js';
@@ -229,6 +230,7 @@ function createGraphQLServer({ settings, log, services, metrics, revocations }: 
         },
       }),
       useRevocation({ monitor: revocations, keyIdOf: (ctx) => (ctx as Partial<GatewayContext>).principal?.keyId }),
+      useCompiledQueries({ onError: (errors) => log.error({ errors: errors.map((e) => e.message) }, 'a query could not be compiled') }),
     ],
   });
 }
