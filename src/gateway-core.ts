@@ -29,6 +29,7 @@ import { INPUT_TYPE_PATHS, buildSchema } from './schema/index.js';
 import type { GatewayContext, GatewayServices } from './schema/context.js';
 import { resolveSecretKey, type Settings } from './settings.js';
 import { describeDatabase, openDatabase } from './store/database.js';
+import { WalBarrier } from './store/wal-barrier.js';
 import { migrateToLatest } from './store/sqlite-database.js';
 import { Store, type Principal } from './store/store.js';
 import type { Database } from './store/tables.js';
@@ -97,13 +98,16 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
   if (secretKey.generated) {
     log.warn({ keyFile: secretKey.path }, 'SIEMGATE_SECRET_KEY is not set: generated a key file beside the database. Back it up; without it stored secrets cannot be decrypted.');
   }
-  const database = { path: settings.databasePath, url: settings.databaseUrl, synchronous: settings.dbSynchronous };
+  // SQLite with synchronous=FULL: commits are flushed off the event loop, shared by the writes waiting together.
+  const flushOffThread = !settings.databaseUrl && settings.dbSynchronous === 'FULL';
+  const database = { path: settings.databasePath, url: settings.databaseUrl, synchronous: settings.dbSynchronous, flushOffThread };
+  const wal = flushOffThread ? new WalBarrier(`${settings.databasePath}-wal`) : undefined;
   const db = openDatabase(database, { onIdleError: (error) => log.warn({ err: error }, 'an idle database connection failed; the next query opens another') });
   let store: Store;
   try {
     const applied = await migrateToLatest(db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
-    store = new Store(db, new SecretBox(secretKey.key));
+    store = new Store(db, new SecretBox(secretKey.key), undefined, { log: { durable: wal && (() => wal.sync()) } });
   } catch (error) {
     await db.destroy();
     // Name the database (a URL without its password): "cannot migrate the database: connect ECONNREFUSED" alone does not say which.

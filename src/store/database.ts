@@ -18,6 +18,8 @@ export interface DatabaseLocation {
   url?: string;
   /** SQLite's `synchronous` pragma (PostgreSQL commits durably by its own `synchronous_commit`). */
   synchronous?: 'FULL' | 'NORMAL';
+  /** SQLite, `FULL`: flush the WAL off the event loop with a `WalBarrier` instead of in each COMMIT (see `openSqliteDatabase`). */
+  flushOffThread?: boolean;
 }
 
 /** Options of {@link openPostgresDatabase}. */
@@ -90,7 +92,7 @@ export function openPostgresDatabase(url: string, options: PostgresDatabaseOptio
  * ```
  */
 export function openDatabase(location: DatabaseLocation, options: Pick<PostgresDatabaseOptions, 'onIdleError'> = {}): Kysely<Database> {
-  return location.url ? openPostgresDatabase(location.url, options) : openSqliteDatabase(location.path, { synchronous: location.synchronous });
+  return location.url ? openPostgresDatabase(location.url, options) : openSqliteDatabase(location.path, { synchronous: location.synchronous, flushOffThread: location.flushOffThread && location.synchronous !== 'NORMAL' });
 }
 
 /** True when `db` talks to PostgreSQL (the same test as the migrations' `isPostgres`). */
