@@ -171,6 +171,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
       metrics?.close();
       await preparer.close();
       await bus.close();
+      await wal?.close();
       await destroyDatabase(db);
     },
   };
