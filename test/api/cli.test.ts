@@ -3,9 +3,14 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dataOf, firstError } from '../support/api.js';
+import { runCliInProcess } from '../support/cli.js';
 import { gql, runCli, spawnServe, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
 
-/** The `siemgate` binary (bin/siemgate.mjs), run as a separate process exactly as an operator runs it. */
+/**
+ * The `siemgate` binary (bin/siemgate.mjs), run as a separate process exactly as an operator runs it where the
+ * process matters (the first `keys create`, every `serve` that starts); the other commands run the same `main`
+ * in this process ({@link runCliInProcess}).
+ */
 
 const SECRET_KEY = Buffer.alloc(32, 9).toString('base64');
 const VIEWER_Q = '{ viewer { apiKeyId role organization { id slug } } }';
@@ -59,7 +64,7 @@ describe('keys', () => {
 
   it('keys list --org acme lists the keys with their ids, roles and prefixes, never a token', async () => {
     const keyId = dataOf(await g.gql(VIEWER_Q, {}, acmeToken)).viewer.apiKeyId;
-    const { code, stdout } = await runCli(['keys', 'list', '--org', 'acme'], g.env);
+    const { code, stdout } = await runCliInProcess(['keys', 'list', '--org', 'acme'], g.env);
     expect(code).toBe(0);
     const row = lines(stdout).find((l) => l.includes(keyId));
     expect(row).toBeDefined();
@@ -71,7 +76,7 @@ describe('keys', () => {
 
   it('keys revoke <id> revokes the key: its token answers 401 from then on', async () => {
     const keyId = dataOf(await g.gql(VIEWER_Q, {}, acmeToken)).viewer.apiKeyId;
-    const { code, stdout } = await runCli(['keys', 'revoke', keyId], g.env);
+    const { code, stdout } = await runCliInProcess(['keys', 'revoke', keyId], g.env);
     expect(code).toBe(0);
     expect(stdout).toContain(keyId);
 
@@ -83,7 +88,7 @@ describe('keys', () => {
   it.concurrent.each([
     ['an unknown role', ['keys', 'create', '--org', 'acme', '--role', 'root'], /--role/],
   ])('refuses %s with a non-zero exit and the usage on stderr', async (_label, args, pattern) => {
-    const { code, stdout, stderr } = await runCli(args, g.env);
+    const { code, stdout, stderr } = await runCliInProcess(args, g.env);
     expect(code).not.toBe(0);
     expect(stderr).toMatch(/Usage/);
     expect(stderr).toMatch(pattern);
@@ -93,7 +98,7 @@ describe('keys', () => {
   it.concurrent.each([
     ['listing an organisation that does not exist', ['keys', 'list', '--org', 'nobody'], /nobody/],
   ])('fails on %s with a non-zero exit and a message naming it', async (_label, args, pattern) => {
-    const { code, stderr } = await runCli(args, g.env);
+    const { code, stderr } = await runCliInProcess(args, g.env);
     expect(code).not.toBe(0);
     expect(stderr).toMatch(pattern);
   });
@@ -124,7 +129,7 @@ describe('serve', () => {
     ['SIEMGATE_GRAPHIQL', { SIEMGATE_GRAPHIQL: 'maybe' }],
     ['SIEMGATE_EGRESS_ALLOW', { SIEMGATE_EGRESS_ALLOW: '10.0.0.0/99' }],
   ])('refuses to start with a bad %s: non-zero exit, one stderr line naming the setting', async (setting, bad) => {
-    const { code, stdout, stderr } = await runCli(['serve'], freshEnv(bad), 60_000);
+    const { code, stdout, stderr } = await runCliInProcess(['serve'], freshEnv(bad));
     expect(code).not.toBe(0);
     expect(lines(stderr)).toHaveLength(1);
     expect(stderr).toContain(setting);

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SETTINGS, SettingsError, loadSettings, settingSpecs, settingsMarkdownRows } from '../../src/settings.js';
 import { closedPort, createIntegration, getIntegration, testIntegration, updateIntegration } from '../support/api.js';
 import { createSplunkIntegration, ingest, makeEvent, startHecSink } from '../support/delivery.js';
+import { runCliInProcess } from '../support/cli.js';
 import { runCli, spawnServe, startTestGateway, tempDir } from '../support/gateway.js';
 
 /**
@@ -28,10 +29,15 @@ function freshDir(): string {
   return dir;
 }
 
-/** Runs `siemgate <args>` in `cwd` with exactly the siemgate settings given (none inherited from this process). */
-function siemgate(args: string[], env: Record<string, string>, cwd = ROOT) {
+/**
+ * Runs `siemgate <args>` in `cwd` with exactly the siemgate settings given (none inherited from this process): the
+ * real binary as a separate process for what depends on the process (`--version` once, `serve` that gets as far
+ * as listening); every other command runs the same `main` in this process ({@link runCliInProcess}).
+ */
+function siemgate(args: string[], env: Record<string, string>, cwd = ROOT, options: { spawn?: boolean } = {}) {
   // The timeout is a guard against a hang, not a timing assertion.
-  return runCli(args, env, 60_000, { cwd, isolated: true });
+  if (options.spawn) return runCli(args, env, 60_000, { cwd, isolated: true });
+  return runCliInProcess(args, env, { cwd, isolated: true });
 }
 
 const lines = (text: string) => text.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
@@ -62,8 +68,8 @@ function settingNamesInSources(): string[] {
 
 describe('siemgate --version', () => {
   const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  it.concurrent.each([['--version'], ['-v'], ['version']])('%s prints "siemgate <package.json version>" and exits 0', async (flag) => {
-    expect(await siemgate([flag], { PORT: 'not even a port' })).toEqual({ code: 0, stdout: `siemgate ${version}\n`, stderr: '' });
+  it.concurrent.each([['--version', true], ['-v', false], ['version', false]])('%s prints "siemgate <package.json version>" and exits 0 (the binary: %s)', async (flag, spawn) => {
+    expect(await siemgate([flag], { PORT: 'not even a port' }, ROOT, { spawn })).toEqual({ code: 0, stdout: `siemgate ${version}\n`, stderr: '' });
   }, SPAWN_TIMEOUT);
 });
 
@@ -208,7 +214,7 @@ describe('serve and its address', () => {
       SIEMGATE_DB: join(freshDir(), 'x.db'),
       SIEMGATE_SECRET_KEY: SECRET_KEY,
       SIEMGATE_LOG_LEVEL: 'warn',
-    });
+    }, ROOT, { spawn: true });
     expect(code).toBe(78);
     expect(lines(stderr)).toEqual([`siemgate: port ${port} is already in use (set PORT)`]);
     expect(stdout).toBe('');
@@ -222,7 +228,7 @@ describe('serve and its address', () => {
       SIEMGATE_DB: join(freshDir(), 'x.db'),
       SIEMGATE_SECRET_KEY: SECRET_KEY,
       SIEMGATE_LOG_LEVEL: 'warn',
-    });
+    }, ROOT, { spawn: true });
     expect(code).toBe(78);
     expect(lines(stderr)).toEqual(['siemgate: cannot listen on 192.0.2.1: not an address of this machine (set HOST)']);
     expect(stdout).toBe('');

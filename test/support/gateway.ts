@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../../src/logger.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
 import { loadSettings } from '../../src/settings.js';
+import { runCliInProcess } from './cli.js';
 
 export const ADMIN_TOKEN = 'sg_test_admin_token_0123456789abcdef';
 export const BIN = fileURLToPath(new URL('../../bin/siemgate.mjs', import.meta.url));
@@ -96,9 +97,12 @@ export async function readJsonAnswer(response: Response): Promise<{ status: numb
   return { status: response.status, text, json };
 }
 
-/** Creates an API key of `role` in organisation `org` through the real CLI; returns its token (the CLI's last stdout line). */
+/**
+ * Creates an API key of `role` in organisation `org` with the CLI's `keys create` (run in this process, see
+ * {@link runCliInProcess}); returns its token (the command's last stdout line).
+ */
 export async function createKeyWithCli(env: NodeJS.ProcessEnv, org: string, role: string): Promise<string> {
-  const { code, stdout, stderr } = await runCli(['keys', 'create', '--org', org, '--role', role], env);
+  const { code, stdout, stderr } = await runCliInProcess(['keys', 'create', '--org', org, '--role', role], env);
   if (code !== 0) throw new Error(`keys create failed (${code}): ${stderr}`);
   return stdout.trim().split('\n').at(-1)!;
 }
