@@ -5,7 +5,7 @@ import { ingest, waitFor } from '../support/delivery.js';
 import { runCliInProcess } from '../support/cli.js';
 import { createKeyWithCli, runCli, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.js';
-import { startUdpReceiver, type SyslogReceiver } from '../destinations/syslog-receivers.js';
+import { startUdpReceiver, type SyslogReceiver } from '../support/syslog-receivers.js';
 import { SHARED_KEY, WORKSPACE_ID, rest, startDataCollector } from '../rest/rest-support.js';
 
 /**

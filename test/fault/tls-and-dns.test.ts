@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStreamReceiver, type SyslogReceiver } from '../destinations/syslog-receivers.js';
+import { startStreamReceiver, type SyslogReceiver } from '../support/syslog-receivers.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { createIntegrationId, integrationStatus, makeEvents, postEvents, startIdReceiver, waitFor, waitUntilHealed, type IdReceiver } from '../support/fault-kit.js';
 import { tlsFixtures } from '../support/tls-fixtures.js';
