@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dataOf, firstError } from '../support/api.js';
 import { runCliInProcess } from '../support/cli.js';
 import { gql, runCli, spawnServe, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * The `siemgate` binary (bin/siemgate.mjs), run as a separate process exactly as an operator runs it where the
@@ -182,14 +183,3 @@ describe('serve', () => {
     await stop(second.child);
   });
 });
-
-/** Polls until `probe` returns a value (the process prints asynchronously); fails after `timeoutMs`. */
-async function waitFor<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('waited in vain');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

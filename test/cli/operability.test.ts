@@ -7,6 +7,7 @@ import { closedPort, createIntegration, getIntegration, testIntegration, updateI
 import { createSplunkIntegration, ingest, makeEvent, startHecSink } from '../support/delivery.js';
 import { runCliInProcess } from '../support/cli.js';
 import { runCli, spawnServe, startTestGateway, tempDir } from '../support/gateway.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * The rough edges of issue 11, each through the real `siemgate` binary (a separate process, as an operator
@@ -271,7 +272,10 @@ describe('health is UNKNOWN until something was tried', () => {
     const event = makeEvent({ customerId: 'cust_delivered' });
     await ingest(g.url, [event]);
     await sink.waitForIds([event.id]);
-    const afterDelivery = await waitUntil(() => getIntegration(g, delivered.id), (i) => i.lastEventAt !== null);
+    const afterDelivery = await waitFor(async () => {
+      const i = await getIntegration(g, delivered.id);
+      return i.lastEventAt !== null ? i : undefined;
+    }, { message: 'lastEventAt set after the delivery' });
     expect(afterDelivery.health).toBe('HEALTHY');
 
     const unreachable = await createIntegration(g, { name: 'Nowhere', customerId: 'cust_nowhere', config: { splunk: { endpoint: `http://127.0.0.1:${await closedPort()}/services/collector/event`, token: 't' } } });
@@ -283,11 +287,3 @@ describe('health is UNKNOWN until something was tried', () => {
     expect((await updateIntegration(g, tested.id, { enabled: true })).health).toBe('HEALTHY');
   }, SPAWN_TIMEOUT);
 });
-
-async function waitUntil<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; ; i++) {
-    const value = await read();
-    if (done(value) || i > 200) return value;
-    await new Promise((ok) => setTimeout(ok, 50));
-  }
-}

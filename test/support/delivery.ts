@@ -5,6 +5,9 @@ import { afterEach, expect } from 'vitest';
 import { createIntegration, dataOf } from './api.js';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from './gateway.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest, type Reply } from './http-receiver.js';
+import { safeJson, waitFor } from './wait.js';
+
+export { waitFor } from './wait.js';
 
 /**
  * Helpers for the end-to-end delivery tests (test/delivery): a Splunk HEC sink that parses what it got,
@@ -77,45 +80,6 @@ export async function ingest(baseUrl: string, events: unknown[], token?: string 
 export const INGEST_EVENTS = /* GraphQL */ `
   mutation Ingest($events: [SecurityEventInput!]!) { ingestEvents(events: $events) { accepted duplicates ids } }
 `;
-
-// ── polling ─────────────────────────────────────────────────────────────────
-
-/**
- * Polls `probe` until it returns something truthy (returned) or `timeoutMs` passes (fails with `message`
- * and the last value seen). Never asserts how long anything took.
- */
-export async function waitFor<T>(
-  probe: () => T | Promise<T>,
-  options: { timeoutMs?: number; intervalMs?: number; message?: string | (() => string) } = {},
-): Promise<NonNullable<T>> {
-  const { timeoutMs = 15_000, intervalMs = 25 } = options;
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      last = await probe();
-      if (last) return last as NonNullable<T>;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const message = typeof options.message === 'function' ? options.message() : options.message;
-      throw new Error(
-        `${message ?? 'condition not met'} within ${timeoutMs} ms; last value: ${safeJson(last)}${lastError ? `; last error: ${String(lastError)}` : ''}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value)?.slice(0, 2000) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
 
 // ── the SIEM: a Splunk HEC sink ─────────────────────────────────────────────
 

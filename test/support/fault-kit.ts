@@ -4,30 +4,15 @@ import { createServer as createHttpsServer, type ServerOptions as HttpsServerOpt
 import type { AddressInfo, Socket } from 'node:net';
 import { expect } from 'vitest';
 import { ADMIN_TOKEN, readJsonAnswer, type GqlResponse } from './gateway.js';
+import { waitFor } from './wait.js';
+
+export { sleep, waitFor } from './wait.js';
 
 /**
  * Helpers for the fault and abuse suites (test/fault, test/abuse): a receiver that counts event ids and can be
  * closed and reopened on the same port, event factories, REST ingestion, polling.
  * Everything talks to the gateway from the outside (HTTP, GraphQL); nothing here reaches into src/.
  */
-
-/** Polls `check` until it returns a truthy value; fails with `message` (and the last value) after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; message?: string | (() => string) } = {}): Promise<NonNullable<T>> {
-  const { timeoutMs = 10_000, intervalMs = 50 } = options;
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    last = await check();
-    if (last) return last as NonNullable<T>;
-    if (Date.now() > deadline) {
-      const text = typeof options.message === 'function' ? options.message() : options.message;
-      throw new Error(`${text ?? 'condition not met'} within ${timeoutMs} ms (last: ${JSON.stringify(last)?.slice(0, 300)})`);
-    }
-    await sleep(intervalMs);
-  }
-}
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A canonical event as a producer sends it, with its own UUID so the receiver side can be checked by id. */
 export interface TestEvent {

@@ -116,7 +116,7 @@ export interface RunCliOptions {
 }
 
 /** Runs `siemgate <args>` as a separate process. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000, options: RunCliOptions = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000, options: RunCliOptions = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const inherited = options.isolated ? Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SIEMGATE_|PORT$|HOST$)/.test(k))) : process.env;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -157,7 +157,7 @@ export function listeningUrl(stdout: string): string | undefined {
  * line on stdout); returns the process, its URL, and what it wrote (stdout: JSON log lines; stderr: the
  * first-start token block).
  */
-export function spawnServe(env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<{ child: ChildProcess; url: string; stdout: () => string; stderr: () => string }> {
+export function spawnServe(env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ child: ChildProcess; url: string; stdout: () => string; stderr: () => string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
