@@ -137,14 +137,21 @@ describe('serve', () => {
     expect(stdout).not.toMatch(/listening/);
   });
 
-  it('on a first start without a bootstrap token, creates organisation default and prints its admin token once', async () => {
-    const env = freshEnv({ SIEMGATE_SECRET_KEY: '' });
+  it('on a first start without a bootstrap token, creates organisation default and prints its admin token once: the only human text (stderr); the log is JSON lines only (stdout); a restart prints none', async () => {
+    const env = freshEnv({ SIEMGATE_SECRET_KEY: '', SIEMGATE_LOG_LEVEL: 'info' });
+    const jsonOnly = (out: string) => {
+      const logLines = lines(out);
+      for (const line of logLines) expect(() => JSON.parse(line), line).not.toThrow();
+      return logLines.map((l) => JSON.parse(l));
+    };
     const first = await serve(env);
     // The token block is the only text on stderr; the log (stdout) is JSON and never holds the token.
     const token = await waitFor(() => lines(first.stderr()).find((l) => TOKEN_LINE.test(l)));
     expect(first.stdout()).not.toContain(token);
     const { viewer } = dataOf(await gql(`${first.url}/graphql`, VIEWER_Q, {}, token));
     expect(viewer).toMatchObject({ role: 'ADMIN', organization: { slug: 'default' } });
+    // Something the log reports: a client mistake.
+    await fetch(`${first.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"query":"{ nope }"}' });
 
     // With no SIEMGATE_SECRET_KEY, a key file was generated beside the database, readable by the owner only, with a warning.
     const keyFile = env.SIEMGATE_DB!.replace(/\.db$/, '.key');
@@ -152,12 +159,18 @@ describe('serve', () => {
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(first.stdout()).toContain('SIEMGATE_SECRET_KEY'); // a JSON warning in the log
     await stop(first.child);
+    expect(first.stderr()).toBe(`Created organisation "default" and its first admin API key. This token is shown only once; store it safely:\n${token}\n`);
+    const logged = jsonOnly(first.stdout());
+    expect(logged.find((l) => l.msg === 'siemgate listening')).toMatchObject({ level: 30, address: '127.0.0.1', url: `${first.url}/graphql` });
+    expect(logged.map((l) => l.msg)).toContain('shutting down');
+    expect(first.stdout()).not.toContain(token);
 
     // The second start prints no new token, and the first one still works.
     const second = await serve(env);
     expect(dataOf(await gql(`${second.url}/graphql`, VIEWER_Q, {}, token)).viewer.role).toBe('ADMIN');
     await stop(second.child);
     expect(second.stderr()).toBe('');
+    expect(jsonOnly(second.stdout()).map((l) => l.msg)).toContain('siemgate listening');
     expect(second.stdout()).not.toContain(token);
   });
 

@@ -122,7 +122,7 @@ export function dataOf<T>(res: GqlResponse<T>): T {
 }
 
 /** Creates an integration as `token` (default admin) and returns it; fails on errors. */
-export async function createIntegration(g: TestGateway, input: Record<string, unknown>, token?: string): Promise<any> {
+export async function createIntegration(g: Pick<TestGateway, 'gql'>, input: Record<string, unknown>, token?: string): Promise<any> {
   return normalizeIntegration(dataOf(await g.gql(CREATE_INTEGRATION, { input }, token)).createSiemIntegration);
 }
 

@@ -5,8 +5,10 @@ import { afterEach, expect } from 'vitest';
 import { createIntegration, dataOf } from './api.js';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from './gateway.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest, type Reply } from './http-receiver.js';
+import { postEvents } from './events.js';
 import { safeJson, waitFor } from './wait.js';
 
+export { makeEvent, makeEvents, postEvents, type IngestAnswer, type TestEvent } from './events.js';
 export { waitFor } from './wait.js';
 
 /**
@@ -15,59 +17,7 @@ export { waitFor } from './wait.js';
  * Everything talks to the real gateway over loopback; nothing reaches into its internals.
  */
 
-// ── events ──────────────────────────────────────────────────────────────────
-
-/** A producer event in the canonical JSON shape, with a fresh UUID unless given. */
-export interface TestEvent {
-  id: string;
-  type: string;
-  severity: string;
-  customerId?: string;
-  [field: string]: unknown;
-}
-
-/** One valid event; `overrides` win. */
-export function makeEvent(overrides: Partial<TestEvent> = {}): TestEvent {
-  return { id: randomUUID(), type: 'scan', severity: 'HIGH', name: 'Prompt Injection Detected', ...overrides };
-}
-
-/** `n` valid events, `overrides(i)` applied to the i-th. */
-export function makeEvents(n: number, overrides: (i: number) => Partial<TestEvent> = () => ({})): TestEvent[] {
-  return Array.from({ length: n }, (_, i) => makeEvent({ data: { n: i }, ...overrides(i) }));
-}
-
-// ── ingestion ───────────────────────────────────────────────────────────────
-
-export interface IngestAnswer {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-/** `POST /v1/events` with a JSON array (or a raw string body), as `token` (default the bootstrap admin; null sends none). */
-export async function postEvents(
-  baseUrl: string,
-  events: unknown[] | string,
-  options: { token?: string | null; contentType?: string } = {},
-): Promise<IngestAnswer> {
-  const token = options.token === undefined ? ADMIN_TOKEN : options.token;
-  const response = await fetch(`${baseUrl}/v1/events`, {
-    method: 'POST',
-    headers: {
-      'content-type': options.contentType ?? 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: typeof events === 'string' ? events : JSON.stringify(events),
-  });
-  const text = await response.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* keep the text */
-  }
-  return { status: response.status, body, headers: response.headers };
-}
+// ── events and ingestion: ./events.ts ─────────────────────────────────────
 
 /** Posts events and fails unless the gateway answers 202 with every event accepted. */
 export async function ingest(baseUrl: string, events: unknown[], token?: string | null): Promise<{ accepted: number; duplicates: number }> {
@@ -264,8 +214,8 @@ export const STATUS_FIELDS = /* GraphQL */ `
   stats { delivered failedAttempts queued deadLettered successRate p50LatencyMs p95LatencyMs }
 `;
 
-/** An integration's live status over HTTP GraphQL. */
-export async function integrationStatus(g: TestGateway, id: string, token?: string): Promise<any> {
+/** An integration's error tracking and live figures over HTTP GraphQL (as the bootstrap admin unless `token`). */
+export async function integrationStatus(g: Pick<TestGateway, 'gql'>, id: string, token?: string): Promise<any> {
   return dataOf(await g.gql(`query Status($id: ID!) { siemIntegration(id: $id) { ${STATUS_FIELDS} } }`, { id }, token)).siemIntegration;
 }
 

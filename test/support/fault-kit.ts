@@ -1,49 +1,19 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
-import { expect } from 'vitest';
-import { ADMIN_TOKEN, readJsonAnswer, type GqlResponse } from './gateway.js';
+import { createIntegration } from './api.js';
+import { integrationStatus } from './delivery.js';
+import type { TestGateway } from './gateway.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from './http-receiver.js';
 import { sleep, waitFor } from './wait.js';
 
+export { integrationStatus } from './delivery.js';
+export { makeEvents, postEvents, type TestEvent } from './events.js';
 export { sleep, waitFor } from './wait.js';
 
 /**
  * Helpers for the fault and abuse suites (test/fault, test/abuse): a receiver that counts event ids, event factories, REST ingestion, polling.
  * Everything talks to the gateway from the outside (HTTP, GraphQL); nothing here reaches into src/.
  */
-
-/** A canonical event as a producer sends it, with its own UUID so the receiver side can be checked by id. */
-export interface TestEvent {
-  id: string;
-  type: string;
-  severity: 'NONE' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
-  customerId?: string;
-  name?: string;
-  [key: string]: unknown;
-}
-
-/** `n` ordinary events with fresh UUIDs (type `fault.test`). */
-export function makeEvents(n: number, extra: Partial<TestEvent> = {}): TestEvent[] {
-  return Array.from({ length: n }, (_, i) => ({ id: randomUUID(), type: 'fault.test', severity: 'LOW' as const, name: `fault event ${i}`, ...extra }));
-}
-
-/** `POST /v1/events` as a producer does it. Returns the status and the parsed JSON answer (or the raw text). */
-export async function postEvents(baseUrl: string, body: string | Buffer | unknown[], options: { token?: string | null; contentType?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; json: any; text: string }> {
-  const token = options.token === undefined ? ADMIN_TOKEN : options.token;
-  const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-  const response = await fetch(`${baseUrl}/v1/events`, {
-    method: 'POST',
-    headers: {
-      'content-type': options.contentType ?? 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...options.headers,
-    },
-    // fetch takes a Buffer at run time; the DOM typings only know BodyInit.
-    body: payload as unknown as string,
-  });
-  return readJsonAnswer(response);
-}
 
 /**
  * Event ids in one request body of an HTTP destination: a webhook JSON array of records (`[{id, type, ...}]`),
@@ -156,35 +126,15 @@ export async function startIdReceiver(options: { tls?: HttpsServerOptions; respo
   return Object.defineProperties(receiver, Object.getOwnPropertyDescriptors(extra)) as unknown as IdReceiver;
 }
 
-export const INTEGRATION_STATUS = /* GraphQL */ `
-  query Status($id: ID!) {
-    siemIntegration(id: $id) { id errorCount lastError lastErrorAt lastEventAt health stats { delivered failedAttempts queued deadLettered } }
-  }
-`;
-
-/** The integration's error tracking and stats, as an admin reads them. */
-export async function integrationStatus(g: { gql: (q: string, v?: Record<string, unknown>) => Promise<GqlResponse<any>> }, id: string): Promise<{
-  errorCount: number; lastError: string | null; lastErrorAt: string | null; lastEventAt: string | null; health: string;
-  stats: { delivered: number; failedAttempts: number; queued: number; deadLettered: number };
-}> {
-  const res = await g.gql(INTEGRATION_STATUS, { id });
-  if (res.errors) throw new Error(`status query failed: ${JSON.stringify(res.errors)}`);
-  return res.data.siemIntegration;
-}
-
-export const CREATE_INTEGRATION = 'mutation($input: CreateSiemIntegrationInput!) { createSiemIntegration(input: $input) { id } }';
-
-type GqlClient = { gql: (q: string, v?: Record<string, unknown>) => Promise<GqlResponse<any>> };
+type GqlClient = Pick<TestGateway, 'gql'>;
 
 /** Creates an integration from `input` as the bootstrap admin, expects no errors, and returns its id. */
 export async function createIntegrationId(g: GqlClient, input: Record<string, unknown>): Promise<string> {
-  const res = await g.gql(CREATE_INTEGRATION, { input });
-  expect(res.errors).toBeUndefined();
-  return res.data.createSiemIntegration.id;
+  return (await createIntegration(g, input)).id;
 }
 
 /** Polls the integration's status until `errorCount >= min`, and returns that status. */
-export function waitForErrorCount(g: GqlClient, id: string, min: number, options: Parameters<typeof waitFor>[1] = {}): ReturnType<typeof integrationStatus> {
+export function waitForErrorCount(g: GqlClient, id: string, min: number, options: Parameters<typeof waitFor>[1] = {}): Promise<any> {
   return waitFor(async () => {
     const s = await integrationStatus(g, id);
     return s.errorCount >= min ? s : null;
@@ -192,7 +142,7 @@ export function waitForErrorCount(g: GqlClient, id: string, min: number, options
 }
 
 /** Polls the integration's status until errorCount is back to 0 with nothing queued, and returns that status. */
-export function waitUntilHealed(g: GqlClient, id: string): ReturnType<typeof integrationStatus> {
+export function waitUntilHealed(g: GqlClient, id: string): Promise<any> {
   return waitFor(async () => {
     const s = await integrationStatus(g, id);
     return s.errorCount === 0 && s.stats.queued === 0 ? s : null;
