@@ -6,6 +6,7 @@ import { createIntegration, dataOf } from './api.js';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from './gateway.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest, type Reply } from './http-receiver.js';
 import { postEvents } from './events.js';
+import { parseHecBatch } from './spec-parsers.js';
 import { safeJson, waitFor } from './wait.js';
 
 export { makeEvent, makeEvents, postEvents, type IngestAnswer, type TestEvent } from './events.js';
@@ -72,39 +73,6 @@ export interface HecSink {
   close(): Promise<void>;
 }
 
-/**
- * Splits HEC's batch body (JSON objects one after another, whitespace between them allowed) into objects,
- * without assuming a separator: scans strings and nesting the way a JSON reader does.
- */
-export function parseConcatenatedJson(text: string): any[] {
-  const out: any[] = [];
-  let depth = 0;
-  let start = -1;
-  let inString = false;
-  let escaped = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (escaped) escaped = false;
-      else if (c === '\\') escaped = true;
-      else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === '"') inString = true;
-    else if (c === '{') {
-      if (depth === 0) start = i;
-      depth++;
-    } else if (c === '}') {
-      depth--;
-      if (depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
-    } else if (depth === 0 && !/\s/.test(c!)) {
-      throw new Error(`unexpected ${JSON.stringify(c)} at ${i} between HEC envelopes`);
-    }
-  }
-  if (depth !== 0 || inString) throw new Error('truncated HEC body');
-  return out;
-}
-
 /** A Splunk HEC on 127.0.0.1 that records and parses every request; answers success unless told otherwise. */
 export async function startHecSink(responder?: (req: SinkRequest) => Reply | Promise<Reply>): Promise<HecSink> {
   let current = responder ?? (() => HEC_SUCCESS);
@@ -112,7 +80,7 @@ export async function startHecSink(responder?: (req: SinkRequest) => Reply | Pro
   const receiver = await startHttpReceiver(async (request) => {
     let records: HecRecord[] = [];
     try {
-      records = parseConcatenatedJson(request.body.toString('utf8'));
+      records = parseHecBatch(request.body.toString('utf8'));
     } catch {
       records = [];
     }

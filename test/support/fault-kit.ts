@@ -4,6 +4,7 @@ import { createIntegration } from './api.js';
 import { integrationStatus } from './delivery.js';
 import type { TestGateway } from './gateway.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from './http-receiver.js';
+import { parseHecBatch } from './spec-parsers.js';
 import { sleep, waitFor } from './wait.js';
 
 export { integrationStatus } from './delivery.js';
@@ -17,7 +18,7 @@ export { sleep, waitFor } from './wait.js';
 
 /**
  * Event ids in one request body of an HTTP destination: a webhook JSON array of records (`[{id, type, ...}]`),
- * or Splunk HEC concatenated objects (`{..., event: {id, type}}` per line). Audit events of the gateway itself
+ * or a Splunk HEC batch (`{..., event: {id, type}}` objects one after another). Audit events of the gateway itself
  * (`siem.*`, `api_key.*`) are left out unless `includeAudit`.
  */
 export function idsInBody(body: Buffer, options: { includeAudit?: boolean } = {}): string[] {
@@ -28,7 +29,7 @@ export function idsInBody(body: Buffer, options: { includeAudit?: boolean } = {}
     const parsed = JSON.parse(text);
     records = Array.isArray(parsed) ? parsed : [parsed];
   } catch {
-    records = text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    records = parseHecBatch(text);
   }
   const out: string[] = [];
   for (const r of records) {

@@ -9,6 +9,8 @@
  *   backslash `\\`. Extension: space-separated `key=value`; inside values an equals sign is `\=`, a backslash `\\`,
  *   line feed / carriage return `\n` / `\r`; pipes need no escape there; a value may contain spaces.
  * - RFC 5424 §6 (SYSLOG-MSG ABNF) and RFC 3164 §4.1 (`<PRI>TIMESTAMP HOSTNAME TAG: CONTENT`).
+ * - Splunk HTTP Event Collector, "Format events for HTTP Event Collector": a batch is event objects one after another,
+ *   optionally separated by whitespace (no array, no commas).
  */
 
 export class SpecViolation extends Error {
@@ -192,4 +194,38 @@ export function parseRfc3164Message(text: string): SyslogMessage {
   const m = new RegExp(`^(?:${MONTHS}) [ 1-3]\\d \\d{2}:\\d{2}:\\d{2} ([\\x21-\\x7e]+) ([A-Za-z0-9]{1,32})(\\[[^\\]]*\\])?: `).exec(rest);
   if (!m) throw new SpecViolation(`not an RFC 3164 header: ${JSON.stringify(rest.slice(0, 60))}`);
   return { pri, facility: pri >> 3, severity: pri & 7, hostname: m[1]!, appName: m[2]!, msg: rest.slice(m[0].length) };
+}
+
+/**
+ * Splits a HEC batch body the way HEC reads it: JSON objects one after another, whitespace between them allowed,
+ * without assuming a separator (a brace counter that skips over string literals). Throws {@link SpecViolation} on
+ * anything else between the objects, or a truncated body.
+ */
+export function parseHecBatch(text: string): any[] {
+  const out: any[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  let escaped = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === '\\') escaped = true;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{') {
+      if (depth === 0) start = i;
+      depth++;
+    } else if (c === '}') {
+      depth--;
+      if (depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
+    } else if (depth === 0 && !/\s/.test(c)) {
+      throw new SpecViolation(`unexpected ${JSON.stringify(c)} at ${i} between HEC events`);
+    }
+  }
+  if (depth !== 0 || inString) throw new SpecViolation('truncated HEC batch');
+  return out;
 }
