@@ -1,10 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dataOf, firstError } from '../support/api.js';
 import { runCliInProcess } from '../support/cli.js';
-import { gql, runCli, spawnServe, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
+import { gatewayEnv, gql, runCli, spawnServe, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -26,15 +25,7 @@ afterAll(async () => {
 function freshEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const { dir, cleanup } = tempDir();
   cleanups.push(cleanup);
-  return {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    SIEMGATE_DB: join(dir, 'siemgate.db'),
-    SIEMGATE_SECRET_KEY: SECRET_KEY,
-    SIEMGATE_BOOTSTRAP_TOKEN: '',
-    SIEMGATE_LOG_LEVEL: 'warn',
-    ...extra,
-  };
+  return gatewayEnv(dir, { SIEMGATE_SECRET_KEY: SECRET_KEY, SIEMGATE_BOOTSTRAP_TOKEN: '', ...extra });
 }
 
 const lines = (text: string) => text.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');

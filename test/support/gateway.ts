@@ -34,21 +34,29 @@ export interface GqlResponse<T> {
 }
 
 /**
+ * The settings of a test gateway on `dir`'s database: a random loopback port, a fixed secret key, the bootstrap admin
+ * token {@link ADMIN_TOKEN}, log level `warn` (not silent: {@link spawnServe} waits for the start line); `extra` wins.
+ */
+export function gatewayEnv(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SIEMGATE_DB: join(dir, 'siemgate.db'),
+    SIEMGATE_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+    SIEMGATE_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
+    SIEMGATE_LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+/**
  * Starts the real gateway in this process on a random loopback port, on a fresh SQLite file
  * (or `dir`'s, to restart on the same data), with the bootstrap admin token {@link ADMIN_TOKEN}.
  * The egress policy allows 127.0.0.1 so that loopback receivers can stand in for SIEMs.
  */
 export async function startTestGateway(options: { dir?: string; env?: Record<string, string>; egress?: EgressPolicy; logger?: Logger } = {}): Promise<TestGateway> {
   const dir = options.dir ?? tempDir().dir;
-  const env: NodeJS.ProcessEnv = {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    SIEMGATE_DB: join(dir, 'siemgate.db'),
-    SIEMGATE_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
-    SIEMGATE_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
-    SIEMGATE_LOG_LEVEL: 'silent',
-    ...options.env,
-  };
+  const env = gatewayEnv(dir, { SIEMGATE_LOG_LEVEL: 'silent', ...options.env });
   const settings = loadSettings(env);
   const gateway = await startGateway({
     settings,
