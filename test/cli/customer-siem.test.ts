@@ -6,7 +6,7 @@ import { runCliInProcess } from '../support/cli.js';
 import { createKeyWithCli, runCli, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.js';
 import { startUdpReceiver, type SyslogReceiver } from '../support/syslog-receivers.js';
-import { SHARED_KEY, WORKSPACE_ID, rest, startDataCollector } from '../rest/rest-support.js';
+import { SHARED_KEY, WORKSPACE_ID, rest, startDataCollector } from '../support/rest.js';
 
 /**
  * The second product document's commands, run verbatim (`siemgate` for `raxe`) against a running gateway and real

@@ -5,7 +5,7 @@ import { startStreamReceiver } from '../support/syslog-receivers.js';
 import { STATUS_SUBSCRIPTION, connectWs, ingest, untilStatusSubscribed, waitFor } from '../support/delivery.js';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startHttpReceiver } from '../support/http-receiver.js';
-import { SHARED_KEY, WORKSPACE_ID, arxSignature, keyFor, rest, startDataCollector } from './rest-support.js';
+import { SHARED_KEY, WORKSPACE_ID, arxSignature, keyFor, rest, startDataCollector } from '../support/rest.js';
 
 /**
  * The REST API of the first product document (/v1/settings/siem), against a real gateway and real
