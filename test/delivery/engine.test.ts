@@ -19,6 +19,8 @@ import { makeEvents } from '../support/events.js';
 
 const ACTOR = { keyId: null, name: 'test' };
 const CUSTOMER = 'cust_engine'; // customer-scoped: the organisation's audit events are not routed to it
+/** Undelivered events older than this become dead letters (a week in production; ten minutes of fake time here). */
+const RETENTION_MS = 10 * 60_000;
 
 /** Answers every batch as `answer` says (default: success), and records what it was given. */
 class RecordingAdapter implements SiemAdapter<string> {
@@ -67,6 +69,7 @@ beforeEach(async () => {
     log: createLogger({ level: 'silent' }),
     retryBaseMs: 1_000,
     retryMaxMs: 60_000,
+    retentionMs: RETENTION_MS,
     createAdapter: () => adapter,
   });
   await engine.start();
@@ -155,5 +158,36 @@ describe('payload rejections', () => {
     const delivered = adapter.batches.filter((b) => !b.ids.includes(bad)).flatMap((b) => b.ids);
     expect(delivered).toEqual(ids.filter((i) => i !== bad));
     expect(adapter.batches.at(-1)!.ids).not.toContain(bad);
+  });
+});
+
+describe('a disabled integration', () => {
+  it('sends nothing and keeps its queue; enabled again, it sends the queue in order', async () => {
+    const id = await createIntegration({ batchSize: 10, flushIntervalSeconds: 1 });
+    await store.tenant(organizationId).updateIntegration(id, { enabled: false }, ACTOR);
+    const queued = await ingest(3);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(adapter.batches).toEqual([]);
+    await until(async () => expect(await engine.stats(organizationId, id)).toMatchObject({ queued: 3, delivered: 0 }));
+
+    await store.tenant(organizationId).updateIntegration(id, { enabled: true }, ACTOR);
+    await until(() => expect(adapter.sentIds()).toEqual(queued));
+    await until(async () => expect(await engine.stats(organizationId, id)).toMatchObject({ queued: 0, delivered: 3 }));
+  });
+});
+
+describe('retention', () => {
+  it('turns queued events older than the retention into expired dead letters while disabled; enabled again, it never sends them', async () => {
+    const id = await createIntegration({ batchSize: 10, flushIntervalSeconds: 1 });
+    await store.tenant(organizationId).updateIntegration(id, { enabled: false }, ACTOR);
+    await ingest(4);
+    await vi.advanceTimersByTimeAsync(RETENTION_MS - 60_000);
+    expect(await engine.stats(organizationId, id)).toMatchObject({ queued: 4, deadLettered: 0 });
+    await vi.advanceTimersByTimeAsync(2 * 60_000);
+    await until(async () => expect(await engine.stats(organizationId, id)).toMatchObject({ queued: 0, deadLettered: 4, delivered: 0 }));
+
+    await store.tenant(organizationId).updateIntegration(id, { enabled: true }, ACTOR);
+    const fresh = await ingest(1);
+    await until(() => expect(adapter.batches.map((b) => b.ids)).toEqual([fresh]));
   });
 });
