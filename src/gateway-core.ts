@@ -114,6 +114,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
     retentionMs: settings.retentionDays * 86_400_000,
     retryBaseMs: settings.retryBaseMs,
     retryMaxMs: settings.retryMaxMs,
+    leaseMs: settings.leaseSeconds * 1000,
   });
   const metrics = settings.metrics ? new GatewayMetrics({ store, engine }) : undefined;
   const deliveryLog = new DeliveryLog({ store, log });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createSiemAdapter } from '../destinations/create-siem-adapter.js';
 import type { AdapterOptions, DestinationConfig, SiemAdapter } from '../destinations/types.js';
 import type { Logger } from '../logger.js';
@@ -9,6 +10,7 @@ import type { DeliveryCounters, SiemIntegrationRecord } from '../store/tenant-st
 import { IntegrationWorker, type DeadLettering, type DeliveryAttempt } from './integration-worker.js';
 import { routes } from '../store/routing.js';
 import { StatusHub } from './status-hub.js';
+import { LeaseKeeper } from './lease-keeper.js';
 
 /** Options of {@link DeliveryEngine}. */
 export interface DeliveryEngineOptions {
@@ -27,6 +29,17 @@ export interface DeliveryEngineOptions {
   pruneIntervalMs?: number;
   /** @default createSiemAdapter */
   createAdapter?: (config: DestinationConfig, options: AdapterOptions) => SiemAdapter;
+  /** How long a replica's delivery lease lasts without renewal (renewed every third of it). @default 15000 */
+  leaseMs?: number;
+  /** This replica's id in `delivery_leases` and `replicas`. @default a random UUID */
+  replicaId?: string;
+  /**
+   * The only replica using the database: at start it frees leases a killed predecessor left behind.
+   * @default true on SQLite (its lock admits one process), false on PostgreSQL
+   */
+  soleReplica?: boolean;
+  /** The lease clock, epoch ms (replicas' clocks must agree to well within a lease). @default Date.now */
+  leaseClock?: () => number;
 }
 
 /** Live delivery figures of one integration. */
@@ -71,14 +84,20 @@ export interface DeliveryObserver {
   statusChanged?(organizationId: string, integrationId: string, urgent: boolean): void;
 }
 
+type LeaseOption = 'leaseMs' | 'replicaId' | 'soleReplica' | 'leaseClock';
+
 /** Topic names of the engine's hubs. */
 export const statusTopic = (organizationId: string) => `status:${organizationId}`;
 export const attemptsTopic = (organizationId: string) => `attempts:${organizationId}`;
 
 /**
- * Runs one {@link IntegrationWorker} per integration (a disabled one's is paused: it keeps its queue and
- * sends nothing), wakes them when the store commits new
+ * Runs one {@link IntegrationWorker} per integration whose delivery lease this replica holds (a disabled one's
+ * is paused: it keeps its queue and sends nothing), wakes them when the store commits new
  * events, follows integration changes, prunes the log, and publishes live status and attempts.
+ *
+ * Replicas share the integrations through leases in the database ({@link LeaseKeeper}): each takes its fair
+ * share, a lost lease stops its worker after the batch in flight, and a cursor move commits only while the
+ * lease is still this replica's. Alone on its database, a replica holds every lease.
  *
  * @example
  * ```ts
@@ -94,11 +113,16 @@ export class DeliveryEngine {
   readonly status = new StatusHub<StatusMessage>({ keyOf: (m) => m.integrationId });
   readonly attempts = new StatusHub<DeliveryAttempt>({ keyOf: (a) => a.integrationId });
 
+  /** This replica's id (see {@link DeliveryEngineOptions.replicaId}). */
+  readonly replicaId: string;
   readonly #delivery: DeliveryStore;
+  readonly #leases: LeaseKeeper;
   readonly #workers = new Map<string, IntegrationWorker>();
+  /** Workers stopping (lease lost or released), by integration: a new one waits for the old one. */
+  readonly #stoppingWorkers = new Map<string, Promise<void>>();
   readonly #changes = new Map<string, Promise<void>>();
   readonly #statusTimers = new Map<string, NodeJS.Timeout>();
-  readonly #options: Required<Omit<DeliveryEngineOptions, 'store' | 'egress' | 'log'>> & Pick<DeliveryEngineOptions, 'store' | 'egress' | 'log'>;
+  readonly #options: Required<Omit<DeliveryEngineOptions, 'store' | 'egress' | 'log' | LeaseOption>> & Pick<DeliveryEngineOptions, 'store' | 'egress' | 'log'>;
   #unsubscribe?: () => void;
   #pruneTimer?: NodeJS.Timeout;
   #stopped = false;
@@ -113,16 +137,38 @@ export class DeliveryEngine {
       createAdapter: createSiemAdapter,
       ...options,
     };
-    this.#delivery = new DeliveryStore(options.store.db, options.store.box, options.store.log);
+    this.replicaId = options.replicaId ?? randomUUID();
+    this.#leases = new LeaseKeeper({
+      db: options.store.db,
+      replicaId: this.replicaId,
+      leaseMs: options.leaseMs ?? 15_000,
+      soleReplica: options.soleReplica,
+      clock: options.leaseClock,
+      log: options.log,
+      acquired: (ids) => this.#acquired(ids),
+      relinquish: (id) => this.#stopWorker(id),
+    });
+    this.#delivery = new DeliveryStore(options.store.db, options.store.box, options.store.log, {
+      owner: this.replicaId,
+      lost: (id) => this.#leases.lost(id),
+    });
   }
 
-  /** Starts a worker for every integration (paused when disabled) and resumes each from its durable cursor. */
+  /** The integrations this replica delivers (holds the lease of). */
+  get leases(): ReadonlySet<string> {
+    return this.#leases.held;
+  }
+
+  /**
+   * Takes this replica's share of the delivery leases and starts a worker for each (paused when disabled),
+   * resumed from its durable cursor; keeps the leases renewed and balanced from then on.
+   */
   async start(): Promise<void> {
     this.#unsubscribe = this.#options.store.subscribe({
       eventsAppended: (org, events) => this.#onAppended(org, events),
       integrationChanged: (org, id) => this.#onIntegrationChanged(org, id),
     });
-    for (const target of await this.#delivery.listTargets()) this.#startWorker(target);
+    await this.#leases.start();
     this.#pruneTimer = setInterval(() => {
       this.#delivery
         .prune(new Date(Date.now() - this.#options.retentionMs))
@@ -133,20 +179,24 @@ export class DeliveryEngine {
 
   /**
    * Stops delivering. Workers finish the batch in flight; after `deadlineMs` in-flight sends are aborted
-   * and their batches stay in the log, to be delivered (again) after the next start.
+   * and their batches stay in the log, to be delivered (again) after the next start or by another replica.
+   * Then the leases are released, so other replicas take over at once; `release: false` keeps them until
+   * they run out, as a replica that died would.
    */
-  async stop(deadlineMs = 10_000): Promise<void> {
+  async stop(deadlineMs = 10_000, { release = true }: { release?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#unsubscribe?.();
     clearInterval(this.#pruneTimer);
     for (const timer of this.#statusTimers.values()) clearTimeout(timer);
+    await this.#leases.halt();
     await Promise.allSettled(this.#changes.values());
     const workers = [...this.#workers.values()];
     const deadline = setTimeout(() => workers.forEach((w) => w.abortInFlight()), deadlineMs);
-    await Promise.allSettled(workers.map((w) => w.stop()));
+    await Promise.allSettled([...workers.map((w) => w.stop()), ...this.#stoppingWorkers.values()]);
     clearTimeout(deadline);
     this.#workers.clear();
+    if (release) await this.#leases.leave().catch((error: unknown) => this.#options.log.warn({ err: error }, 'releasing delivery leases failed'));
   }
 
   /** Live figures of one integration: durable counters plus the worker's queue and latencies. */
@@ -213,6 +263,30 @@ export class DeliveryEngine {
     worker.start();
   }
 
+  /** These leases are this replica's now: start their workers (after the previous worker of each has stopped). */
+  async #acquired(ids: string[]): Promise<void> {
+    await Promise.allSettled(ids.map((id) => this.#stoppingWorkers.get(id)));
+    const targets = ids.length > 16 ? await this.#delivery.listTargets() : await Promise.all(ids.map((id) => this.#delivery.getTarget(id)));
+    const wanted = new Set(ids);
+    for (const target of targets) {
+      if (!target || !wanted.has(target.id) || this.#stopped || !this.#leases.held.has(target.id) || this.#workers.has(target.id)) continue;
+      this.#startWorker(target);
+    }
+  }
+
+  /** The lease is gone or being released: stop the worker after the batch in flight. Never rejects. */
+  #stopWorker(id: string): Promise<void> {
+    const worker = this.#workers.get(id);
+    if (!worker) return this.#stoppingWorkers.get(id) ?? Promise.resolve();
+    this.#workers.delete(id);
+    const stopped = worker.stop().catch((error: unknown) => this.#options.log.warn({ err: error, integrationId: id }, 'stopping a delivery worker failed'));
+    this.#stoppingWorkers.set(id, stopped);
+    void stopped.finally(() => {
+      if (this.#stoppingWorkers.get(id) === stopped) this.#stoppingWorkers.delete(id);
+    });
+    return stopped;
+  }
+
   #onAppended(organizationId: string, events: AppendedEvent[]) {
     for (const worker of this.#workers.values()) {
       if (worker.target.organizationId !== organizationId) continue;
@@ -242,16 +316,15 @@ export class DeliveryEngine {
     const target = await this.#delivery.getTarget(integrationId);
     const worker = this.#workers.get(integrationId);
     if (!target) {
-      if (worker) {
-        this.#workers.delete(integrationId);
-        await worker.stop();
-      }
+      this.#leases.forget(integrationId);
+      await this.#stopWorker(integrationId);
     } else if (worker) {
       // Disabling only pauses the worker; a discard moved the durable cursor, which the worker picks up.
       const [replaying, cursor] = await Promise.all([this.#delivery.countReplaying(integrationId), this.#delivery.cursor(integrationId)]);
       worker.update(target, replaying, cursor ?? undefined);
     } else {
-      this.#startWorker(target);
+      // A new integration (or one another replica delivers): claim its lease if this replica is below its share.
+      await this.#leases.rebalance();
     }
     this.#publishStatus(organizationId, integrationId, true);
   }

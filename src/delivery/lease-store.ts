@@ -1,0 +1,144 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/tables.js';
+
+/**
+ * The SQL of delivery leases (tables `delivery_leases` and `replicas`), for one replica. Portable Kysely: the
+ * only dialect-specific part is the claim, `FOR UPDATE SKIP LOCKED` on PostgreSQL (replicas claiming at once
+ * take different rows without waiting for each other) and a conditional update on SQLite (one writer).
+ * Times are epoch milliseconds of the replicas' clocks, which must agree to well within a lease.
+ *
+ * @example
+ * ```ts
+ * const leases = new LeaseStore(db, 'replica-1');
+ * const live = await leases.heartbeat(Date.now(), 15_000);
+ * const held = await leases.renew(Date.now(), 15_000);
+ * ```
+ */
+export class LeaseStore {
+  readonly #postgres: boolean;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly replicaId: string,
+  ) {
+    this.#postgres = db.getExecutor().adapter.constructor.name === 'PostgresAdapter';
+  }
+
+  /** True on PostgreSQL (several processes may share the database); false on SQLite (one process, by its lock). */
+  get shared(): boolean {
+    return this.#postgres;
+  }
+
+  /**
+   * Records this replica as alive at `now`, forgets replicas silent for longer than `leaseMs`, and returns the
+   * ids of the live ones (this one included), sorted.
+   */
+  async heartbeat(now: number, leaseMs: number): Promise<string[]> {
+    await this.db
+      .insertInto('replicas')
+      .values({ id: this.replicaId, started_at: now, heartbeat_at: now })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: now }))
+      .execute();
+    await this.db.deleteFrom('replicas').where('heartbeat_at', '<', now - leaseMs).where('id', '<>', this.replicaId).execute();
+    const rows = await this.db.selectFrom('replicas').select('id').orderBy('id').execute();
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * One lease row per integration: adds the rows of new integrations (unowned) and removes those of deleted
+   * ones. Returns how many integrations there are.
+   */
+  async sync(): Promise<number> {
+    const missing = await this.db
+      .selectFrom('siem_integrations')
+      .leftJoin('delivery_leases', 'delivery_leases.integration_id', 'siem_integrations.id')
+      .select('siem_integrations.id')
+      .where('delivery_leases.integration_id', 'is', null)
+      .execute();
+    for (let i = 0; i < missing.length; i += 500) {
+      await this.db
+        .insertInto('delivery_leases')
+        .values(missing.slice(i, i + 500).map((r) => ({ integration_id: r.id, owner: null, expires_at: 0 })))
+        .onConflict((oc) => oc.column('integration_id').doNothing())
+        .execute();
+    }
+    await this.db
+      .deleteFrom('delivery_leases')
+      .where('integration_id', 'not in', (eb) => eb.selectFrom('siem_integrations').select('id'))
+      .execute();
+    const row = await this.db
+      .selectFrom('delivery_leases')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  /** Extends every lease this replica holds to `now + leaseMs`; returns their integration ids. */
+  async renew(now: number, leaseMs: number): Promise<Set<string>> {
+    await this.db.updateTable('delivery_leases').set({ expires_at: now + leaseMs }).where('owner', '=', this.replicaId).execute();
+    const rows = await this.db.selectFrom('delivery_leases').select('integration_id').where('owner', '=', this.replicaId).execute();
+    return new Set(rows.map((r) => r.integration_id));
+  }
+
+  /**
+   * Claims at most `limit` leases that nobody holds or that ran out before `now` (their owner died or stalled),
+   * atomically: a lease is claimed by one replica only. Returns the integration ids claimed.
+   */
+  async claim(now: number, leaseMs: number, limit: number): Promise<string[]> {
+    if (limit <= 0) return [];
+    const free = (db: Kysely<Database>) =>
+      db
+        .selectFrom('delivery_leases')
+        .select('integration_id')
+        .where((eb) => eb.or([eb('owner', 'is', null), eb('expires_at', '<', now)]))
+        .orderBy('integration_id')
+        .limit(limit);
+    const take = (db: Kysely<Database>, ids: string[]) =>
+      db
+        .updateTable('delivery_leases')
+        .set({ owner: this.replicaId, expires_at: now + leaseMs })
+        .where('integration_id', 'in', ids)
+        .where((eb) => eb.or([eb('owner', 'is', null), eb('expires_at', '<', now)]));
+    if (this.#postgres) {
+      return this.db.transaction().execute(async (trx) => {
+        const ids = (await free(trx).forUpdate().skipLocked().execute()).map((r) => r.integration_id);
+        if (ids.length > 0) await take(trx, ids).execute();
+        return ids;
+      });
+    }
+    // SQLite: one writer; each conditional update claims its row only if it is still free.
+    const claimed: string[] = [];
+    for (const { integration_id: id } of await free(this.db).execute()) {
+      const result = await take(this.db, [id]).executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 1) claimed.push(id);
+    }
+    return claimed;
+  }
+
+  /** Gives up these leases (if still this replica's): another replica may claim them at once. */
+  async release(ids: readonly string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) {
+      await this.db
+        .updateTable('delivery_leases')
+        .set({ owner: null, expires_at: 0 })
+        .where('owner', '=', this.replicaId)
+        .where('integration_id', 'in', ids.slice(i, i + 500))
+        .execute();
+    }
+  }
+
+  /** Leaves: gives up every lease of this replica and removes its heartbeat (a clean shutdown). */
+  async leave(): Promise<void> {
+    await this.db.updateTable('delivery_leases').set({ owner: null, expires_at: 0 }).where('owner', '=', this.replicaId).execute();
+    await this.db.deleteFrom('replicas').where('id', '=', this.replicaId).execute();
+  }
+
+  /**
+   * Starts as the only replica (SQLite, whose lock admits one process): forgets every other replica and frees
+   * their leases, which a previous process killed with `-9` left behind, instead of waiting for them to run out.
+   */
+  async takeOverAll(): Promise<void> {
+    await this.db.deleteFrom('replicas').where('id', '<>', this.replicaId).execute();
+    await this.db.updateTable('delivery_leases').set({ owner: null, expires_at: 0 }).where('owner', '<>', this.replicaId).execute();
+  }
+}
