@@ -160,6 +160,14 @@ export class DeliveryEngine {
   }
 
   /**
+   * One heartbeat, renewal and balancing round now, besides the periodic ones (e.g. when another replica
+   * announced that it joined or left). Never throws.
+   */
+  rebalanceLeases(): Promise<void> {
+    return this.#leases.rebalance();
+  }
+
+  /**
    * Takes this replica's share of the delivery leases and starts a worker for each (paused when disabled),
    * resumed from its durable cursor; keeps the leases renewed and balanced from then on.
    */
