@@ -1,8 +1,9 @@
 import { connect, type Socket } from 'node:net';
 import { Pool } from 'undici';
+import { HEC_TOKEN } from './events.js';
 import { wallClockMs } from './measure.js';
+import { HEC_PATH } from './payloads.js';
 
-const HEC_PATH = '/services/collector/event';
 const HTTP_OK = 200;
 
 /**
@@ -19,7 +20,7 @@ const HTTP_OK = 200;
  */
 export async function postHecCeiling(receiverUrl: string, bodies: readonly string[], streams: number): Promise<number> {
   const pool = new Pool(receiverUrl, { connections: streams, pipelining: 1 });
-  const headers = { authorization: 'Splunk bench-hec-token', 'content-type': 'application/json' };
+  const headers = { authorization: `Splunk ${HEC_TOKEN}`, 'content-type': 'application/json' };
   try {
     const startedAt = wallClockMs();
     await Promise.all(
@@ -59,7 +60,8 @@ export async function writeSyslogCeiling(port: number, batches: readonly Buffer[
   }
 }
 
-function openSocket(port: number): Promise<Socket> {
+/** A TCP connection to 127.0.0.1:`port` (Nagle off), once connected. */
+export function openSocket(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, noDelay: true }, () => {
       socket.off('error', reject);

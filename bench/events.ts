@@ -1,22 +1,38 @@
+/**
+ * The bench's events and every form they travel in, built from public formats only (the gateway's
+ * `POST /v1/events` JSON, Splunk HEC envelopes, RFC 5424 + CEF over RFC 6587 octet counting): the bench
+ * imports nothing from src/, so it keeps working while the gateway's internals change.
+ */
 import { randomUUID } from 'node:crypto';
-import { createSplunkAdapter, hecBodies } from '../src/destinations/splunk.js';
-import { createSyslogAdapter } from '../src/destinations/syslog.js';
-import { deserializeEvent, parseSecurityEvents, serializeEvent } from '../src/events/event-schema.js';
-import type { SecurityEvent } from '../src/events/security-event.js';
-import { EgressPolicy } from '../src/net/egress-policy.js';
-import { frameOctetCounting } from '../src/net/syslog-transport.js';
 
 /** A producer's event, as posted to `POST /v1/events` (id and time set, so every form below is the same event). */
-export type ProducerEvent = Record<string, unknown> & { id: string };
+export type ProducerEvent = {
+  id: string;
+  time: string;
+  type: string;
+  name: string;
+  severity: string;
+  customerId: string;
+  agentId: string;
+  sourceIp: string;
+  threatDetected: boolean;
+  ruleIds: string[];
+  promptHash: string;
+  promptLength: number;
+  data: { model: string };
+};
 
 const SEVERITIES = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+const CEF_SEVERITY: Record<string, number> = { LOW: 3, MEDIUM: 5, HIGH: 7, CRITICAL: 10 };
 const BASE_TIME_MS = Date.UTC(2026, 0, 30, 10, 0, 0);
-const LOOPBACK_EGRESS = new EgressPolicy({ allow: ['127.0.0.1/32'] });
-/** The syslog adapter needs a port; nothing in a message depends on it and nothing is sent. */
-const SYSLOG_PLACEHOLDER_PORT = 514;
+const MS_PER_SECOND = 1000;
+/** `host` of the HEC envelopes the peers and the ceiling send (the gateway sends its own host name). */
+export const BENCH_HOST = 'siemgate-bench';
+/** HEC token every forwarder is configured with; the receiver checks the `Authorization` header. */
+export const HEC_TOKEN = 'bench-hec-token';
 
 /**
- * `count` realistic scan events (≈ 600 bytes of JSON each) of one customer.
+ * `count` scan events (≈ 330 bytes of JSON each; issue 9 specifies ≈ 320) of one customer.
  *
  * @example
  * ```ts
@@ -30,99 +46,113 @@ export function makeEvents(count: number, customerId: string): ProducerEvent[] {
       id: randomUUID(),
       time: new Date(BASE_TIME_MS + i).toISOString(),
       type: 'scan',
-      name: 'Prompt Injection Detected',
-      severity: SEVERITIES[i % SEVERITIES.length],
-      outcome: i % 3 === 0 ? 'blocked' : 'allowed',
+      name: 'Prompt Injection',
+      severity: SEVERITIES[i % SEVERITIES.length]!,
       customerId,
-      msspId: 'mssp_bench',
-      installationId: `inst_${i % 97}`,
       agentId: `agent-${i % 1013}`,
-      userEmail: `user${i % 211}@example.com`,
       sourceIp: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
       threatDetected: i % 3 === 0,
-      ruleIds: ['pi-001', 'pi-007'],
-      families: ['prompt_injection'],
-      promptHash: 'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      ruleIds: [`pi-00${1 + (i % 9)}`],
+      promptHash: `sha256:${((i * 2654435761) >>> 0).toString(16).padStart(8, '0')}`,
       promptLength: 100 + (i % 900),
-      detectionCount: 1 + (i % 3),
-      scanDurationMs: 1.5 + (i % 40) / 10,
-      data: { model: 'gpt-4o', channel: 'api' },
+      data: { model: 'gpt-4o' },
     });
   }
   return events;
 }
 
-/**
- * Request bodies for `POST /v1/events`: JSON arrays of `chunk` events each.
- */
+/** Request bodies for `POST /v1/events`: JSON arrays of `chunk` events each. */
 export function ingestBodies(events: readonly ProducerEvent[], chunk: number): string[] {
   const bodies: string[] = [];
   for (let i = 0; i < events.length; i += chunk) bodies.push(JSON.stringify(events.slice(i, i + chunk)));
   return bodies;
 }
 
-/** The events exactly as the gateway delivers them: validated, stored, read back (the slow, exact path). */
-function asDeliveredExactly(events: readonly ProducerEvent[]): SecurityEvent[] {
-  return parseSecurityEvents(events).map((e) => deserializeEvent(serializeEvent(e)));
+/**
+ * The event as the `event` object of a HEC envelope, in the shape the gateway's Splunk destination
+ * documents (snake_case keys, lower-case severity, `event_type`, `timestamp`). The peers and the ceiling
+ * carry exactly this object, so every forwarder moves the same bytes per event.
+ */
+export function hecEvent(e: ProducerEvent): Record<string, unknown> {
+  return {
+    id: e.id,
+    event_type: e.type,
+    name: e.name,
+    severity: e.severity.toLowerCase(),
+    timestamp: e.time,
+    customer_id: e.customerId,
+    agent_id: e.agentId,
+    source_ip: e.sourceIp,
+    threat_detected: e.threatDetected,
+    rule_ids: e.ruleIds,
+    prompt_hash: e.promptHash,
+    prompt_length: e.promptLength,
+    data: e.data,
+  };
+}
+
+/** One HEC envelope (`time` in epoch seconds with ms, `host`, `sourcetype`, `event`), serialised. */
+export function hecEnvelope(e: ProducerEvent): string {
+  const time = Date.parse(e.time) / MS_PER_SECOND;
+  return JSON.stringify({ time, host: BENCH_HOST, sourcetype: '_json', event: hecEvent(e) });
+}
+
+/** HEC batch bodies of `batchSize` newline-separated envelopes each: what the wire ceiling posts. */
+export function hecBatchBodies(events: readonly ProducerEvent[], batchSize: number): string[] {
+  const bodies: string[] = [];
+  for (let i = 0; i < events.length; i += batchSize) bodies.push(events.slice(i, i + batchSize).map(hecEnvelope).join('\n'));
+  return bodies;
 }
 
 /**
- * The same, fast: {@link makeEvents} sets every field to a valid, canonical value, so validation only
- * turns `time` into a Date. {@link assertSameRecords} checks this against the exact path on a sample.
+ * The events as newline-delimited JSON (the HEC `event` objects, one per line), in buffers of
+ * `linesPerBuffer` lines: what the bench writes to syslog-ng's TCP source.
  */
-function asDelivered(events: readonly ProducerEvent[]): SecurityEvent[] {
-  return events.map((e) => ({ ...e, time: new Date(e.time as string) }) as unknown as SecurityEvent);
-}
-
-/** Rows compared between the fast and the exact path. */
-const CHECKED_SAMPLE = 1_000;
-
-/** Throws unless the fast path yields exactly the records the gateway's own path does. */
-function assertSameRecords<R>(events: readonly ProducerEvent[], transform: (e: SecurityEvent) => R, encode: (records: R[]) => string): void {
-  const sample = events.slice(0, CHECKED_SAMPLE);
-  const exact = encode(asDeliveredExactly(sample).map(transform));
-  const fast = encode(asDelivered(sample).map(transform));
-  if (exact !== fast) throw new Error('bench events: the fast payload path differs from the gateway\'s validate/store/read path');
-}
-
-/**
- * The HEC request bodies the gateway would send for these events with `batchSize`: the Splunk adapter's
- * own `transform` and `hecBodies` (same envelopes, host, sourcetype, newline-separated, 1 MB split).
- */
-export async function hecRequestBodies(events: readonly ProducerEvent[], batchSize: number, endpoint: string): Promise<string[]> {
-  const adapter = createSplunkAdapter({ type: 'SPLUNK', endpoint, token: 'bench-hec-token', sourcetype: '_json' }, { egress: LOOPBACK_EGRESS });
-  try {
-    const transform = (e: SecurityEvent) => adapter.transform(e);
-    const encode = (records: object[]) => hecBodies(records).map((b) => b.body).join('\n');
-    assertSameRecords(events, transform, encode);
-    const records = asDelivered(events).map(transform);
-    const bodies: string[] = [];
-    for (let i = 0; i < records.length; i += batchSize) {
-      for (const { body } of hecBodies(records.slice(i, i + batchSize))) bodies.push(body);
-    }
-    return bodies;
-  } finally {
-    await adapter.close();
+export function ndjsonBuffers(events: readonly ProducerEvent[], linesPerBuffer: number): Buffer[] {
+  const buffers: Buffer[] = [];
+  for (let i = 0; i < events.length; i += linesPerBuffer) {
+    const lines = events.slice(i, i + linesPerBuffer).map((e) => `${JSON.stringify(hecEvent(e))}\n`);
+    buffers.push(Buffer.from(lines.join('')));
   }
+  return buffers;
+}
+
+/** CEF escaping of an extension value (RFC-less but ArcSight's rules: backslash, equals, newlines). */
+function cefValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/=/g, '\\=').replace(/\r?\n/g, '\\n');
 }
 
 /**
- * The bytes the gateway would write to a syslog TCP socket for these events, one buffer per batch of
- * `batchSize`: the syslog adapter's own RFC 5424 + CEF `transform`, octet-counted frames (RFC 6587).
+ * One RFC 5424 message with a CEF payload, shaped like the gateway's syslog destination writes it
+ * (same header fields, same CEF extension keys), for the raw TCP ceiling. Only its size matters there;
+ * the receiver checks the gateway's own frames against RFC 5424 and CEF.
  */
-export async function syslogBatches(events: readonly ProducerEvent[], batchSize: number): Promise<Buffer[]> {
-  const adapter = createSyslogAdapter(
-    { type: 'SYSLOG', host: '127.0.0.1', port: SYSLOG_PLACEHOLDER_PORT, protocol: 'TCP', facility: 'local0', format: 'RFC5424' },
-    { egress: LOOPBACK_EGRESS },
-  );
-  try {
-    const transform = (e: SecurityEvent) => adapter.transform(e);
-    assertSameRecords(events, transform, (records) => records.join('\n'));
-    const frames = asDelivered(events).map((e) => frameOctetCounting(transform(e)));
-    const batches: Buffer[] = [];
-    for (let i = 0; i < frames.length; i += batchSize) batches.push(Buffer.concat(frames.slice(i, i + batchSize)));
-    return batches;
-  } finally {
-    await adapter.close();
+export function syslogMessage(e: ProducerEvent): string {
+  const severity = CEF_SEVERITY[e.severity] ?? 5;
+  const extension = [
+    `rt=${Date.parse(e.time)}`,
+    `suser=${cefValue(e.agentId)}`,
+    `cs1=${cefValue(e.promptHash)} cs1Label=PromptHash`,
+    `cs2=${cefValue(e.ruleIds.join(','))} cs2Label=RuleIDs`,
+    `cs6=${cefValue(e.customerId)} cs6Label=CustomerId`,
+    `cn1=${e.promptLength} cn1Label=PromptLength`,
+    `externalId=${e.id}`,
+    `cat=${e.type}`,
+    `src=${e.sourceIp}`,
+    `dvchost=${BENCH_HOST}`,
+  ].join(' ');
+  return `<133>1 ${e.time} ${BENCH_HOST} siemgate - ${e.type} - CEF:0|ARXsec|ARX|1.0|${e.ruleIds[0]}|${e.name}|${severity}|${extension}`;
+}
+
+/** Octet-counted frames (RFC 6587: `MSG-LEN SP SYSLOG-MSG`), `batchSize` per buffer: what the TCP ceiling writes. */
+export function syslogBatches(events: readonly ProducerEvent[], batchSize: number): Buffer[] {
+  const batches: Buffer[] = [];
+  for (let i = 0; i < events.length; i += batchSize) {
+    const frames = events.slice(i, i + batchSize).map((e) => {
+      const message = Buffer.from(syslogMessage(e));
+      return Buffer.concat([Buffer.from(`${message.length} `), message]);
+    });
+    batches.push(Buffer.concat(frames));
   }
+  return batches;
 }

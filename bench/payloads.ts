@@ -1,5 +1,5 @@
 import { BATCH_SIZE, INGEST_CHUNK_EVENTS, WARMUP_EVENTS } from './config.js';
-import { hecRequestBodies, ingestBodies, makeEvents, syslogBatches } from './events.js';
+import { hecBatchBodies, ingestBodies, makeEvents, ndjsonBuffers, syslogBatches } from './events.js';
 
 /** The customer every throughput event belongs to; the integrations are scoped to it, so audit events stay out. */
 export const THROUGHPUT_CUSTOMER = 'cust_bench';
@@ -9,14 +9,18 @@ export const HEC_PATH = '/services/collector/event';
 /** One set of throughput events in every form a scenario needs, generated before any timing. */
 export interface ThroughputPayloads {
   events: number;
+  /** Bytes of one event as posted (JSON), on average. */
+  eventBytes: number;
   /** `POST /v1/events` bodies, {@link INGEST_CHUNK_EVENTS} events each. */
   ingest: string[];
   /** Bodies of other events for the warm-up. */
   warmup: string[];
-  /** HEC batch bodies of {@link BATCH_SIZE} records, as the gateway's Splunk adapter serialises them. */
+  /** HEC batch bodies of {@link BATCH_SIZE} envelopes: what the wire ceiling posts. */
   hec: string[];
-  /** Octet-counted syslog frames, {@link BATCH_SIZE} per buffer, as the gateway's syslog adapter writes them. */
+  /** Octet-counted RFC 5424 + CEF frames, {@link BATCH_SIZE} per buffer: what the TCP ceiling writes. */
   syslog: Buffer[];
+  /** The HEC `event` objects as NDJSON, {@link BATCH_SIZE} lines per buffer: what syslog-ng's source is fed. */
+  ndjson: Buffer[];
 }
 
 const cache = new Map<number, Promise<ThroughputPayloads>>();
@@ -28,20 +32,22 @@ const cache = new Map<number, Promise<ThroughputPayloads>>();
 export function payloadsFor(count: number): Promise<ThroughputPayloads> {
   let payloads = cache.get(count);
   if (!payloads) {
-    payloads = build(count);
+    payloads = Promise.resolve().then(() => build(count));
     cache.set(count, payloads);
   }
   return payloads;
 }
 
-async function build(count: number): Promise<ThroughputPayloads> {
+function build(count: number): ThroughputPayloads {
   const events = makeEvents(count, THROUGHPUT_CUSTOMER);
+  const ingest = ingestBodies(events, INGEST_CHUNK_EVENTS);
   return {
     events: count,
-    ingest: ingestBodies(events, INGEST_CHUNK_EVENTS),
+    eventBytes: Math.round(ingest.reduce((sum, body) => sum + Buffer.byteLength(body), 0) / count),
+    ingest,
     warmup: ingestBodies(makeEvents(WARMUP_EVENTS, THROUGHPUT_CUSTOMER), INGEST_CHUNK_EVENTS),
-    // The endpoint only configures the adapter; nothing in a body depends on it.
-    hec: await hecRequestBodies(events, BATCH_SIZE, `http://127.0.0.1${HEC_PATH}`),
-    syslog: await syslogBatches(events, BATCH_SIZE),
+    hec: hecBatchBodies(events, BATCH_SIZE),
+    syslog: syslogBatches(events, BATCH_SIZE),
+    ndjson: ndjsonBuffers(events, BATCH_SIZE),
   };
 }

@@ -1,38 +1,33 @@
 /**
  * A Splunk HEC stand-in, run as its own process by the bench (`fork` with `--import tsx`).
- * Listens on 127.0.0.1, counts the records of every batch (newline-separated JSON objects, as HEC takes
- * them), answers `{"text":"Success","code":0}`, or in mode `unavailable` 503 `{"text":"Server is busy","code":9}`.
- * Counts are reported over IPC (see receiver-protocol.ts).
+ * Listens on 127.0.0.1 and must never be the bottleneck: it counts the envelopes of every request by
+ * scanning its bytes for the `"event":` key (no JSON parse), and parses and checks strictly a sample of
+ * at least 1% of the events (every envelope of a sampled request: time, host, event id, type, severity,
+ * timestamp, customer…; and the `Authorization: Splunk <token>` header). Answers `{"text":"Success","code":0}`,
+ * or in mode `unavailable` 503 `{"text":"Server is busy","code":9}`. Counts, check results and the
+ * receiver's own CPU time are reported over IPC (see receiver-protocol.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HEC_TOKEN } from './events.js';
 import { wallClockMs } from './measure.js';
 import { announceReady, EventCounter, serveReceiverCommands, type ReceiverMode } from './receiver-protocol.js';
+import { checkHecBody, countHecEnvelopes } from './wire-check.js';
 
-const NEWLINE = 0x0a;
 const SUCCESS_BODY = JSON.stringify({ text: 'Success', code: 0 });
 const BUSY_BODY = JSON.stringify({ text: 'Server is busy', code: 9 });
-/** Node's default of 5 s would drop the gateway's pooled connections between runs. */
+const AUTHORIZATION = `Splunk ${HEC_TOKEN}`;
+/** Every bench customer id starts with this. */
+const CUSTOMER_PREFIX = 'cust_';
+/** Node's default of 5 s would drop the forwarders' pooled connections between runs. */
 const KEEP_ALIVE_TIMEOUT_MS = 60_000;
 
 const counter = new EventCounter(wallClockMs);
 let mode: ReceiverMode = 'ok';
 
-/** Records in a HEC batch body: one per line, no trailing newline. */
-function countRecords(chunks: Buffer[]): number {
-  let newlines = 0;
-  let bytes = 0;
-  for (const chunk of chunks) {
-    bytes += chunk.length;
-    let at = chunk.indexOf(NEWLINE);
-    while (at !== -1) {
-      newlines++;
-      at = chunk.indexOf(NEWLINE, at + 1);
-    }
-  }
-  if (bytes === 0) return 0;
-  const last = chunks.at(-1)!;
-  return last[last.length - 1] === NEWLINE ? newlines : newlines + 1;
+function answer(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 function handle(req: IncomingMessage, res: ServerResponse) {
@@ -42,13 +37,22 @@ function handle(req: IncomingMessage, res: ServerResponse) {
   req.on('end', () => {
     if (mode === 'unavailable') {
       counter.refused();
-      res.writeHead(503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BUSY_BODY) });
-      res.end(BUSY_BODY);
+      answer(res, 503, BUSY_BODY);
       return;
     }
-    counter.add(countRecords(chunks));
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(SUCCESS_BODY) });
-    res.end(SUCCESS_BODY);
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const count = countHecEnvelopes(body);
+    if (counter.wantsCheck()) {
+      try {
+        if (req.headers.authorization !== AUTHORIZATION) throw new Error(`Authorization header ${JSON.stringify(req.headers.authorization)}`);
+        counter.checked(checkHecBody(body, count, CUSTOMER_PREFIX));
+      } catch (error) {
+        // Counted and accepted all the same, so the run finishes; the bench marks the figure invalid.
+        counter.invalid(`${req.method} ${req.url}: ${(error as Error).message}`);
+      }
+    }
+    counter.add(count);
+    answer(res, 200, SUCCESS_BODY);
   });
 }
 

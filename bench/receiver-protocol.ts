@@ -3,6 +3,9 @@
  * both receivers keep. Receivers run in their own processes so that their CPU is not the bench's.
  */
 
+/** Share of the counted events a receiver parses and checks strictly. */
+export const CHECK_SHARE = 0.01;
+
 /** How a receiver answers. `unavailable`: HEC answers 503 (code 9, server busy); syslog refuses connections. */
 export type ReceiverMode = 'ok' | 'unavailable';
 
@@ -18,6 +21,13 @@ export interface ReceiverStats {
   firstAt: number | null;
   /** When the last counted event was acknowledged; null before any. */
   lastAt: number | null;
+  /** Events parsed and checked strictly (the sample: at least 1% of the counted events). */
+  checked: number;
+  /** Sampled requests or frames that failed the strict check, and the first failure. */
+  invalid: number;
+  firstInvalid: string | null;
+  /** CPU time the receiver process used since the last reset (user + system), in ms. */
+  cpuMs: number;
 }
 
 /** Bench → receiver. */
@@ -45,16 +55,38 @@ export type ReceiverMessage =
  */
 export class EventCounter {
   #stats: ReceiverStats = EventCounter.empty();
+  #cpuAtReset = process.cpuUsage();
   #waiters: { events: number; resolve: (stats: ReceiverStats) => void }[] = [];
 
   constructor(private readonly now: () => number) {}
 
   static empty(): ReceiverStats {
-    return { events: 0, requests: 0, refused: 0, firstAt: null, lastAt: null };
+    return { events: 0, requests: 0, refused: 0, firstAt: null, lastAt: null, checked: 0, invalid: 0, firstInvalid: null, cpuMs: 0 };
   }
 
   get stats(): ReceiverStats {
-    return { ...this.#stats };
+    const cpu = process.cpuUsage(this.#cpuAtReset);
+    return { ...this.#stats, cpuMs: (cpu.user + cpu.system) / 1000 };
+  }
+
+  /**
+   * Whether the next request (or frame) should be checked strictly: true while fewer than
+   * {@link CHECK_SHARE} of the counted events (plus `pending` ones not yet added) have been checked
+   * (so the first one always is).
+   */
+  wantsCheck(pending = 0): boolean {
+    return this.#stats.checked <= (this.#stats.events + pending) * CHECK_SHARE;
+  }
+
+  /** `count` events passed the strict check. */
+  checked(count: number): void {
+    this.#stats.checked += count;
+  }
+
+  /** A sampled request or frame failed the strict check. */
+  invalid(message: string): void {
+    this.#stats.invalid++;
+    this.#stats.firstInvalid ??= message;
   }
 
   /** One request (or connection) arrived. */
@@ -85,6 +117,7 @@ export class EventCounter {
 
   reset(): void {
     this.#stats = EventCounter.empty();
+    this.#cpuAtReset = process.cpuUsage();
   }
 
   /** Resolves with the stats once `events` have been counted; rejects after `timeoutMs`. */

@@ -7,7 +7,8 @@ import { startGateway } from './gateway.js';
 import { createLogger, stdoutDestination } from './logger.js';
 import { SettingsError, loadSettings, resolveSecretKey, settingsHelp, type Settings } from './settings.js';
 import { DatabaseLockedError, acquireDatabaseLock } from './store/database-lock.js';
-import { migrateToLatest, openSqliteDatabase } from './store/sqlite-database.js';
+import { openDatabase } from './store/database.js';
+import { migrateToLatest } from './store/sqlite-database.js';
 import { InvalidSlugError, Store } from './store/store.js';
 import { RecordNotFoundError } from './store/store-errors.js';
 import { VERSION } from './version.js';
@@ -128,6 +129,8 @@ function listenProblem(error: unknown, settings: Settings): string | undefined {
 
 async function serve(settings: Settings): Promise<number> {
   // One writer per database file: a second `serve` exits 78 with one line naming the file and the holder.
+  // (PostgreSQL is a server shared by replicas: no file to lock.)
+  if (settings.databaseUrl) return serveLocked(settings);
   let lock: ReturnType<typeof acquireDatabaseLock>;
   try {
     lock = acquireDatabaseLock(settings.databasePath);
@@ -181,13 +184,13 @@ async function serveLocked(settings: Settings): Promise<number> {
  * command run from the wrong directory must not silently start an empty database there.
  */
 async function withStore<T>(settings: Settings, fn: (store: Store) => Promise<T>): Promise<T> {
-  if (!existsSync(settings.databasePath)) {
+  if (!settings.databaseUrl && !existsSync(settings.databasePath)) {
     throw new DataError(
       `no database at ${settings.databasePath}; set SIEMGATE_DB to the file \`siemgate serve\` uses, or run from the directory it runs in`,
     );
   }
   const secretKey = resolveSecretKey(settings, { create: false });
-  const db = openSqliteDatabase(settings.databasePath);
+  const db = openDatabase({ path: settings.databasePath, url: settings.databaseUrl });
   try {
     await migrateToLatest(db);
     return await fn(new Store(db, new SecretBox(secretKey.key)));

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Kysely } from 'kysely';
 import { roleScopes } from './auth/api-token.js';
@@ -26,7 +25,8 @@ import { useRevocation } from './plugins/use-revocation.js';
 import { INPUT_TYPE_PATHS, buildSchema } from './schema/index.js';
 import type { GatewayContext, GatewayServices } from './schema/context.js';
 import { resolveSecretKey, type Settings } from './settings.js';
-import { migrateToLatest, openSqliteDatabase } from './store/sqlite-database.js';
+import { describeDatabase, openDatabase } from './store/database.js';
+import { migrateToLatest } from './store/sqlite-database.js';
 import { Store, type Principal } from './store/store.js';
 import type { Database } from './store/tables.js';
 
@@ -94,7 +94,8 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
   if (secretKey.generated) {
     log.warn({ keyFile: secretKey.path }, 'SIEMGATE_SECRET_KEY is not set: generated a key file beside the database. Back it up; without it stored secrets cannot be decrypted.');
   }
-  const db = openSqliteDatabase(settings.databasePath, { synchronous: settings.dbSynchronous });
+  const database = { path: settings.databasePath, url: settings.databaseUrl, synchronous: settings.dbSynchronous };
+  const db = openDatabase(database, { onIdleError: (error) => log.warn({ err: error }, 'an idle database connection failed; the next query opens another') });
   let store: Store;
   try {
     const applied = await migrateToLatest(db);
@@ -102,6 +103,8 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
     store = new Store(db, new SecretBox(secretKey.key));
   } catch (error) {
     await db.destroy();
+    // Name the database (a URL without its password): "cannot migrate the database: connect ECONNREFUSED" alone does not say which.
+    if (settings.databaseUrl && error instanceof Error) error.message = `${describeDatabase(database)}: ${error.message}`;
     throw error;
   }
   const { token: bootstrapToken } = await store.bootstrap(settings.bootstrapToken);
@@ -172,8 +175,9 @@ function createGraphQLServer({ settings, log, services, metrics, revocations }: 
     schema: buildSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: settings.graphiql ? { title: 'siemgate', headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }) } : false,
-    // GraphiQL from the gateway itself (JS, CSS, editor workers and favicon inlined): works offline.
-    renderGraphiQL,
+    // GraphiQL from the gateway itself (JS, CSS, editor workers and favicon inlined): works offline. Loaded on the
+    // first visit: its ~30 MB of inlined assets would otherwise be most of an idle gateway's memory.
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     landingPage: false,
     // Off unless SIEMGATE_CORS_ORIGINS lists the origin; never with credentials (API keys are sent as headers).
     cors: (request) => {

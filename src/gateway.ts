@@ -7,6 +7,7 @@ import { serveNodeHttp } from './http/use/node-http.js';
 import type { Logger } from './logger.js';
 import type { EgressPolicy } from './net/egress-policy.js';
 import type { Settings } from './settings.js';
+import { describeDatabase } from './store/database.js';
 import type { Store } from './store/store.js';
 
 export { GRAPHQL_PATH };
@@ -80,7 +81,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   // `address` is the one bound (0.0.0.0 for every IPv4 interface); `url` the local one to open. Written at
   // every SIEMGATE_LOG_LEVEL but `silent`: it is how an operator (or a supervisor) learns the server is up.
-  (log.level === 'silent' ? log : log.child({}, { level: 'info' })).info({ address: address.address, port, url: `${url}${GRAPHQL_PATH}`, graphiql: settings.graphiql, database: settings.databasePath }, 'siemgate listening');
+  (log.level === 'silent' ? log : log.child({}, { level: 'info' })).info({ address: address.address, port, url: `${url}${GRAPHQL_PATH}`, graphiql: settings.graphiql, database: describeDatabase({ path: settings.databasePath, url: settings.databaseUrl }) }, 'siemgate listening');
 
   let closed: Promise<void> | undefined;
   return {

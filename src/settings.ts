@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import pino from 'pino';
 import { SECRET_KEY_BYTES } from './crypto/secret-box.js';
 import { EgressPolicy } from './net/egress-policy.js';
+import { isPostgresUrl, redactDatabaseUrl } from './store/database-url.js';
 
 /** A setting from the environment has a value the gateway cannot use. The message names the setting. */
 export class SettingsError extends Error {
@@ -27,6 +28,11 @@ export interface Settings {
   host: string;
   /** `SIEMGATE_DB`: path of the SQLite file. @default "./data/siemgate.db" */
   databasePath: string;
+  /**
+   * `SIEMGATE_DATABASE_URL`: `postgres://user:password@host:5432/db` runs the store on PostgreSQL instead of the
+   * SQLite file (which is then unused). Never logged with its password.
+   */
+  databaseUrl?: string;
   /**
    * `SIEMGATE_SECRET_KEY`: base64 of 32 random bytes; encrypts secrets at rest. When unset, a key file is
    * generated beside the database (`<db>.key`, mode 0600) and `secretKeySource` is `"file"`.
@@ -173,6 +179,19 @@ export const SETTINGS: { readonly [K in keyof Settings]-?: SettingSpec<K> } = {
       const path = resolve(raw?.trim() || 'data/siemgate.db');
       if (existsSync(path) && statSync(path).isDirectory()) throw new SettingsError('SIEMGATE_DB', `${path} is a directory, expected a file`);
       return path;
+    },
+  },
+  databaseUrl: {
+    env: 'SIEMGATE_DATABASE_URL',
+    default: null,
+    defaultNote: 'SQLite (`SIEMGATE_DB`)',
+    description: '`postgres://user:password@host:5432/db`: the store on PostgreSQL (needs `SIEMGATE_SECRET_KEY`); its password is never logged',
+    parse: (raw) => {
+      const url = raw?.trim();
+      if (!url) return undefined;
+      // Never echo the value: it may carry a password.
+      if (!isPostgresUrl(url)) throw new SettingsError('SIEMGATE_DATABASE_URL', `expected a postgres:// or postgresql:// URL, got ${redactDatabaseUrl(url)}`);
+      return url;
     },
   },
   secretKey: {
@@ -432,10 +451,13 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
  * ```
  */
 export function resolveSecretKey(
-  settings: Pick<Settings, 'secretKey' | 'databasePath'>,
+  settings: Pick<Settings, 'secretKey' | 'databasePath'> & Partial<Pick<Settings, 'databaseUrl'>>,
   options: { create?: boolean } = {},
 ): { key: Buffer; source: 'env' | 'file'; path?: string; generated: boolean } {
   if (settings.secretKey) return { key: settings.secretKey, source: 'env', generated: false };
+  // A shared database needs the same key in every process that uses it: a key file beside a local path would differ
+  // from one host to the next, and secrets sealed by one replica could not be opened by another.
+  if (settings.databaseUrl) throw new SettingsError('SIEMGATE_SECRET_KEY', 'must be set when SIEMGATE_DATABASE_URL is set (every replica uses the same key; `openssl rand -base64 32`)');
   const path = settings.databasePath.replace(/\.(db|sqlite3?)$/i, '') + '.key';
   if (existsSync(path)) {
     const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');

@@ -7,7 +7,7 @@ import { fromStoredLine, toStoredLine } from '../events/stored-event.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { EventLog, LogEntry } from './event-log.js';
 import { errorTrackingUpdate } from './error-tracking.js';
-import { runTransaction } from './run-transaction.js';
+import { runRelaxedTransaction } from './run-transaction.js';
 import { openDestinationConfig } from './sealed-config.js';
 import type { Database } from './tables.js';
 import type { Batching } from './tenant-store.js';
@@ -324,8 +324,9 @@ export class DeliveryStore {
     throw new LeaseLostError(integrationId);
   }
 
+  /** Delivery progress: relaxed durability (a lost commit means events delivered again, never lost). */
   private async write(fn: (trx: Transaction<Database>) => Promise<void>): Promise<void> {
-    await runTransaction(this.db, fn);
+    await runRelaxedTransaction(this.db, fn);
   }
 }
 

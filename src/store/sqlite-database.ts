@@ -69,7 +69,7 @@ export function openSqliteDatabase(path: string, options: SqliteDatabaseOptions 
 /**
  * Applies every pending migration from `db/migrations`. Idempotent: safe on every start and on an existing file.
  *
- * @throws Error naming the migration that failed.
+ * @throws Error naming the migration that failed (or saying the database could not be migrated at all: unreachable).
  * @example
  * ```ts
  * const applied = await migrateToLatest(db); // names of the migrations applied now
@@ -81,7 +81,8 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     const detail = error instanceof Error ? error.message : String(error ?? 'unknown error');
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${detail}`);
+    // Not a migration's fault when none failed: the database could not be reached or locked (PostgreSQL).
+    throw new Error(failed ? `database migration ${failed.migrationName} failed: ${detail}` : `cannot migrate the database: ${detail}`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { Role, hashApiToken, type Role as RoleType } from '../auth/api-token.js';
 import type { SecretBox } from '../crypto/secret-box.js';
-import { RecordNotFoundError, asStoreError } from './store-errors.js';
+import { RecordNotFoundError, StoreUnavailableError, asStoreError } from './store-errors.js';
 import type { Database } from './tables.js';
 import { EventLog, type AppendedEvent, type EventLogOptions } from './event-log.js';
-import { TenantStore, type Actor, type ApiKeyRecord, type StoreNotifier } from './tenant-store.js';
+import { GroupCommit } from './group-commit.js';
+import { TenantStore, type Actor, type ApiKeyRecord, type StoreNotifier, type TenantShared } from './tenant-store.js';
 
 export interface Organization {
   id: string;
@@ -50,7 +51,7 @@ export class InvalidSlugError extends Error {
  */
 export class Store {
   readonly #listeners: StoreNotifier[] = [];
-  readonly #shared: { db: Kysely<Database>; box: SecretBox; now: () => Date; notify: StoreNotifier; log: EventLog };
+  readonly #shared: TenantShared;
   /** The organisations' event logs (appends go through {@link TenantStore.ingest}; delivery reads them). */
   readonly log: EventLog;
 
@@ -67,6 +68,7 @@ export class Store {
       box,
       now,
       log: this.log,
+      ingestCommits: new GroupCommit((org, jobs) => this.tenant(org).commitIngests(jobs)),
       notify: {
         eventsAppended: (org: string, events: AppendedEvent[]) => listeners.forEach((l) => l.eventsAppended(org, events)),
         integrationChanged: (org: string, id: string) => listeners.forEach((l) => l.integrationChanged(org, id)),
@@ -91,10 +93,11 @@ export class Store {
 
   /**
    * Looks an API token up by its hash. Returns null for unknown or revoked tokens.
+   * @throws StoreUnavailableError when the database cannot answer (never "unknown token" for an outage).
    * Updates `last_used_at` at most once a minute per key, so reads stay cheap.
    */
   async authenticate(token: string): Promise<Principal | null> {
-    const row = await this.db
+    const row = await this.run(() => this.db
       .selectFrom('api_keys')
       .innerJoin('organizations', 'organizations.id', 'api_keys.organization_id')
       .select([
@@ -102,7 +105,7 @@ export class Store {
         'organizations.id as orgId', 'organizations.slug', 'organizations.name as orgName', 'organizations.created_at as orgCreatedAt',
       ])
       .where('api_keys.token_hash', '=', hashApiToken(token))
-      .executeTakeFirst();
+      .executeTakeFirst());
     if (!row || row.revoked_at) return null;
     const now = this.now();
     if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > 60_000) {
@@ -190,8 +193,30 @@ export class Store {
     return this.tenant(row.organization_id).revokeApiKey(id, actor);
   }
 
-  /** Checks the database answers (for `/readyz`). */
-  async ping(): Promise<void> {
-    await this.db.selectFrom('organizations').select('id').limit(1).execute();
+  /** Runs a read, turning a database that cannot answer into {@link StoreUnavailableError}. */
+  private async run<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      throw asStoreError(error);
+    }
+  }
+
+  /**
+   * Checks the database answers (for `/readyz`) within `timeoutMs`.
+   * @throws StoreUnavailableError when it does not (refused, lost, or no answer in time).
+   */
+  async ping(timeoutMs = 3_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(`the database did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.db.selectFrom('organizations').select('id').limit(1).execute(), late]);
+    } catch (error) {
+      throw asStoreError(error);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

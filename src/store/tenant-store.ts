@@ -12,6 +12,7 @@ import type { EventFacts } from '../events/stored-event.js';
 import { errorTrackingUpdate, type DeliveryOutcomeUpdate } from './error-tracking.js';
 import type { RoutingFilter } from './routing.js';
 import type { AppendedEvent, EventLog } from './event-log.js';
+import type { GroupCommit } from './group-commit.js';
 import { redactSecrets } from './redact.js';
 import { InvalidInputError, RecordNotFoundError, asStoreError } from './store-errors.js';
 import { openDestinationConfig, sealDestinationConfig } from './sealed-config.js';
@@ -46,6 +47,23 @@ export interface StoreNotifier {
 }
 
 
+/** One `POST /v1/events` waiting to be committed. */
+export interface IngestJob {
+  prepared: PreparedEvents;
+  keyId?: string;
+}
+
+/** What every TenantStore of a {@link Store} shares. */
+export interface TenantShared {
+  db: Kysely<Database>;
+  box: SecretBox;
+  now: () => Date;
+  notify: StoreNotifier;
+  log: EventLog;
+  /** Ingests of one organisation arriving together commit together (one fsync). */
+  ingestCommits: GroupCommit<IngestJob, { accepted: number; duplicates: number }>;
+}
+
 const iso = (d: Date) => d.toISOString();
 
 /**
@@ -67,9 +85,10 @@ export class TenantStore {
   private readonly now: () => Date;
   private readonly notify: StoreNotifier;
   private readonly log: EventLog;
+  private readonly ingestCommits: GroupCommit<IngestJob, { accepted: number; duplicates: number }>;
 
   constructor(
-    shared: { db: Kysely<Database>; box: SecretBox; now: () => Date; notify: StoreNotifier; log: EventLog },
+    shared: TenantShared,
     readonly organizationId: string,
   ) {
     this.db = shared.db;
@@ -77,6 +96,7 @@ export class TenantStore {
     this.now = shared.now;
     this.notify = shared.notify;
     this.log = shared.log;
+    this.ingestCommits = shared.ingestCommits;
   }
 
   // ── integrations ────────────────────────────────────────────────────────────
@@ -266,17 +286,32 @@ export class TenantStore {
    * {@link ingest} for events prepared by `prepareEvents` (validated and serialised, possibly on another thread).
    * Same guarantees: committed before this resolves, ids stored once, nothing stored when `keyId` was revoked.
    */
-  async ingestPrepared(prepared: PreparedEvents, options: { keyId?: string } = {}): Promise<{ accepted: number; duplicates: number }> {
-    let duplicates = 0;
-    const facts = JSON.parse(prepared.facts) as EventFacts[];
-    const lines = prepared.lines.split('\n');
+  ingestPrepared(prepared: PreparedEvents, options: { keyId?: string } = {}): Promise<{ accepted: number; duplicates: number }> {
+    return this.ingestCommits.submit(this.organizationId, { prepared, keyId: options.keyId });
+  }
+
+  /** Commits ingests of this organisation that arrived together in one transaction (see {@link GroupCommit}). */
+  async commitIngests(jobs: readonly IngestJob[]): Promise<({ accepted: number; duplicates: number } | Error)[]> {
+    const results: ({ accepted: number; duplicates: number } | Error)[] = [];
     await this.write(async (trx) => {
-      if (options.keyId !== undefined) await this.checkKeyActive(trx, options.keyId);
-      const result = await this.log.appendStored(trx, this.organizationId, { lines, facts, joined: prepared.lines, factsJson: prepared.facts }, this.now());
-      duplicates = result.duplicates;
-      return result.appended;
+      results.length = 0;
+      const appended: AppendedEvent[] = [];
+      for (const { prepared, keyId } of jobs) {
+        try {
+          if (keyId !== undefined) await this.checkKeyActive(trx, keyId);
+        } catch (error) {
+          results.push(error as Error);
+          continue;
+        }
+        const lines = prepared.lines.split('\n');
+        const facts = JSON.parse(prepared.facts) as EventFacts[];
+        const result = await this.log.appendStored(trx, this.organizationId, { lines, facts, joined: prepared.lines, factsJson: prepared.facts }, this.now());
+        for (const a of result.appended) appended.push(a);
+        results.push({ accepted: prepared.count, duplicates: result.duplicates });
+      }
+      return appended;
     });
-    return { accepted: prepared.count, duplicates };
+    return results;
   }
 
   /** Throws {@link ApiKeyRevokedError} unless the key is still active in this organisation (inside the commit's transaction). */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dataOf, firstError } from '../support/api.js';
 import { gql, runCli, spawnServe, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
+import { forEachDialect } from '../support/dialects.js';
 
 /** The `siemgate` binary (bin/siemgate.mjs), run as a separate process exactly as an operator runs it. */
 
@@ -33,69 +34,71 @@ function freshEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 const lines = (text: string) => text.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
 
-describe('keys', () => {
-  let g: TestGateway;
-  beforeAll(async () => {
-    // A running gateway on the same database, to prove that what the CLI creates works over the API.
-    g = await startTestGateway();
-  });
-  afterAll(async () => {
-    await g?.stop({ removeDatabase: true });
-  });
+forEachDialect((dialect) => {
+  describe('keys', () => {
+    let g: TestGateway;
+    beforeAll(async () => {
+      // A running gateway on the same database, to prove that what the CLI creates works over the API.
+      g = await startTestGateway({ env: await dialect.databaseEnv() });
+    });
+    afterAll(async () => {
+      await g?.stop({ removeDatabase: true });
+    });
 
-  let acmeToken: string;
+    let acmeToken: string;
 
-  it('keys create --org acme --role viewer creates the organisation and prints the token as the last stdout line', async () => {
-    const { code, stdout, stderr } = await runCli(['keys', 'create', '--org', 'acme', '--role', 'viewer'], g.env);
-    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    const out = lines(stdout);
-    acmeToken = out.at(-1)!;
-    expect(acmeToken).toMatch(TOKEN_LINE);
-    expect(stdout).toMatch(/organisation acme/i);
+    it('keys create --org acme --role viewer creates the organisation and prints the token as the last stdout line', async () => {
+      const { code, stdout, stderr } = await runCli(['keys', 'create', '--org', 'acme', '--role', 'viewer'], g.env);
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      const out = lines(stdout);
+      acmeToken = out.at(-1)!;
+      expect(acmeToken).toMatch(TOKEN_LINE);
+      expect(stdout).toMatch(/organisation acme/i);
 
-    const { viewer } = dataOf(await g.gql(VIEWER_Q, {}, acmeToken));
-    expect(viewer).toMatchObject({ role: 'VIEWER', organization: { slug: 'acme' } });
-  });
+      const { viewer } = dataOf(await g.gql(VIEWER_Q, {}, acmeToken));
+      expect(viewer).toMatchObject({ role: 'VIEWER', organization: { slug: 'acme' } });
+    });
 
-  it('keys list --org acme lists the keys with their ids, roles and prefixes, never a token', async () => {
-    const keyId = dataOf(await g.gql(VIEWER_Q, {}, acmeToken)).viewer.apiKeyId;
-    const { code, stdout } = await runCli(['keys', 'list', '--org', 'acme'], g.env);
-    expect(code).toBe(0);
-    const row = lines(stdout).find((l) => l.includes(keyId));
-    expect(row).toBeDefined();
-    expect(row).toMatch(/viewer/);
-    expect(row).toContain(acmeToken.slice(0, 6));
-    expect(row).toMatch(/active/);
-    expect(stdout).not.toContain(acmeToken);
-  });
+    it('keys list --org acme lists the keys with their ids, roles and prefixes, never a token', async () => {
+      const keyId = dataOf(await g.gql(VIEWER_Q, {}, acmeToken)).viewer.apiKeyId;
+      const { code, stdout } = await runCli(['keys', 'list', '--org', 'acme'], g.env);
+      expect(code).toBe(0);
+      const row = lines(stdout).find((l) => l.includes(keyId));
+      expect(row).toBeDefined();
+      expect(row).toMatch(/viewer/);
+      expect(row).toContain(acmeToken.slice(0, 6));
+      expect(row).toMatch(/active/);
+      expect(stdout).not.toContain(acmeToken);
+    });
 
-  it('keys revoke <id> revokes the key: its token answers 401 from then on', async () => {
-    const keyId = dataOf(await g.gql(VIEWER_Q, {}, acmeToken)).viewer.apiKeyId;
-    const { code, stdout } = await runCli(['keys', 'revoke', keyId], g.env);
-    expect(code).toBe(0);
-    expect(stdout).toContain(keyId);
+    it('keys revoke <id> revokes the key: its token answers 401 from then on', async () => {
+      const keyId = dataOf(await g.gql(VIEWER_Q, {}, acmeToken)).viewer.apiKeyId;
+      const { code, stdout } = await runCli(['keys', 'revoke', keyId], g.env);
+      expect(code).toBe(0);
+      expect(stdout).toContain(keyId);
 
-    const res = await g.gql(VIEWER_Q, {}, acmeToken);
-    expect(res.status).toBe(401);
-    expect(firstError(res).extensions?.code).toBe('UNAUTHENTICATED');
-  });
+      const res = await g.gql(VIEWER_Q, {}, acmeToken);
+      expect(res.status).toBe(401);
+      expect(firstError(res).extensions?.code).toBe('UNAUTHENTICATED');
+    });
 
-  it.concurrent.each([
-    ['an unknown role', ['keys', 'create', '--org', 'acme', '--role', 'root'], /--role/],
-  ])('refuses %s with a non-zero exit and the usage on stderr', async (_label, args, pattern) => {
-    const { code, stdout, stderr } = await runCli(args, g.env);
-    expect(code).not.toBe(0);
-    expect(stderr).toMatch(/Usage/);
-    expect(stderr).toMatch(pattern);
-    expect(lines(stdout).filter((l) => TOKEN_LINE.test(l))).toEqual([]);
-  });
+    it.concurrent.each([
+      ['an unknown role', ['keys', 'create', '--org', 'acme', '--role', 'root'], /--role/],
+    ])('refuses %s with a non-zero exit and the usage on stderr', async (_label, args, pattern) => {
+      const { code, stdout, stderr } = await runCli(args, g.env);
+      expect(code).not.toBe(0);
+      expect(stderr).toMatch(/Usage/);
+      expect(stderr).toMatch(pattern);
+      expect(lines(stdout).filter((l) => TOKEN_LINE.test(l))).toEqual([]);
+    });
 
-  it.concurrent.each([
-    ['listing an organisation that does not exist', ['keys', 'list', '--org', 'nobody'], /nobody/],
-  ])('fails on %s with a non-zero exit and a message naming it', async (_label, args, pattern) => {
-    const { code, stderr } = await runCli(args, g.env);
-    expect(code).not.toBe(0);
-    expect(stderr).toMatch(pattern);
+    it.concurrent.each([
+      ['listing an organisation that does not exist', ['keys', 'list', '--org', 'nobody'], /nobody/],
+    ])('fails on %s with a non-zero exit and a message naming it', async (_label, args, pattern) => {
+      const { code, stderr } = await runCli(args, g.env);
+      expect(code).not.toBe(0);
+      expect(stderr).toMatch(pattern);
+    });
   });
 });
 

@@ -132,6 +132,7 @@ describe('every setting is validated', () => {
     PORT: ['abc', '65536', '-1', '1e3'],
     HOST: ['not a host', 'http://0.0.0.0', '[::1]', '999.1.1.1', 'a..b', '-x.example.com'],
     SIEMGATE_DB: [freshDir()],
+    SIEMGATE_DATABASE_URL: ['mysql://db/siemgate', 'db.example.com:5432/siemgate', 'sqlite:./data/siemgate.db'],
     SIEMGATE_SECRET_KEY: ['short', Buffer.alloc(16).toString('base64')],
     SIEMGATE_BOOTSTRAP_TOKEN: ['too-short', `${'x'.repeat(30)} y`],
     SIEMGATE_GRAPHIQL: ['yes', 'no', '1', '0', 'on', 'off', 'maybe'],

@@ -5,6 +5,7 @@ import { afterEach, expect } from 'vitest';
 import { createIntegration, dataOf } from './api.js';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from './gateway.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest, type Reply } from './http-receiver.js';
+import type { TestDialect } from './dialects.js';
 
 /**
  * Helpers for the end-to-end delivery tests (test/delivery): a Splunk HEC sink that parses what it got,
@@ -247,9 +248,9 @@ export async function startHecSink(responder?: (req: SinkRequest) => Reply | Pro
 /**
  * Registers an `afterEach` that stops everything started through the returned helpers (all at once; with
  * `reverse`, started in reverse order of registration): `gateway()` is a fresh gateway with a fast retry
- * schedule (20 ms base, 200 ms cap), `sink()` a HEC sink. Push any other cleanup onto `cleanups`.
+ * schedule (20 ms base, 200 ms cap) on `dialect`'s store (default SQLite), `sink()` a HEC sink. Push any other cleanup onto `cleanups`.
  */
-export function perTestResources(options: { reverse?: boolean } = {}): {
+export function perTestResources(options: { reverse?: boolean; dialect?: TestDialect } = {}): {
   cleanups: (() => Promise<unknown>)[];
   gateway: () => Promise<TestGateway>;
   sink: (...args: Parameters<typeof startHecSink>) => Promise<HecSink>;
@@ -262,7 +263,7 @@ export function perTestResources(options: { reverse?: boolean } = {}): {
   return {
     cleanups,
     async gateway() {
-      const g = await startTestGateway({ env: { SIEMGATE_RETRY_BASE_MS: '20', SIEMGATE_RETRY_MAX_MS: '200' } });
+      const g = await startTestGateway({ env: { SIEMGATE_RETRY_BASE_MS: '20', SIEMGATE_RETRY_MAX_MS: '200', ...(await options.dialect?.databaseEnv()) } });
       cleanups.push(() => g.stop({ removeDatabase: true }));
       return g;
     },
