@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { isPostgres } from '../store/database.js';
 import type { Database } from '../store/tables.js';
 
 /**
@@ -21,7 +22,7 @@ export class LeaseStore {
     private readonly db: Kysely<Database>,
     readonly replicaId: string,
   ) {
-    this.#postgres = db.getExecutor().adapter.constructor.name === 'PostgresAdapter';
+    this.#postgres = isPostgres(db);
   }
 
   /** True on PostgreSQL (several processes may share the database); false on SQLite (one process, by its lock). */

@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { SecretBox } from '../../src/crypto/secret-box.js';
 import { DeliveryEngine } from '../../src/delivery/delivery-engine.js';
 import { fairShare } from '../../src/delivery/lease-keeper.js';
+import { LeaseStore } from '../../src/delivery/lease-store.js';
+import { openDatabase } from '../../src/store/database.js';
 import { createLogger } from '../../src/logger.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
 import { DeliveryStore, LeaseLostError } from '../../src/store/delivery-store.js';
-import { migrateToLatest, openSqliteDatabase } from '../../src/store/sqlite-database.js';
+import { migrateToLatest } from '../../src/store/sqlite-database.js';
 import { Store } from '../../src/store/store.js';
 import type { SiemIntegrationRecord } from '../../src/store/tenant-store.js';
+import { forEachDialect, type TestDialect } from '../support/dialects.js';
 import { HEC_SUCCESS, makeEvents, startHecSink, waitFor, type HecSink, type TestEvent } from '../support/delivery.js';
 
 /**
@@ -37,8 +40,8 @@ interface Attempt {
 }
 
 /** One database, `integrations` Splunk integrations (each with its own sink and customer), replicas started on demand. */
-async function cluster(integrations: number, options: { sink?: (i: number) => Promise<HecSink> } = {}) {
-  const db = openSqliteDatabase(':memory:');
+async function cluster(dialect: TestDialect, integrations: number, options: { sink?: (i: number) => Promise<HecSink> } = {}) {
+  const db = await dialect.openDatabase();
   await migrateToLatest(db);
   cleanups.push(() => db.destroy());
   const store = new Store(db, new SecretBox(randomBytes(32)));
@@ -125,9 +128,9 @@ async function cluster(integrations: number, options: { sink?: (i: number) => Pr
 const firstArrivals = (all: string[]) => [...new Set(all)];
 const duplicates = (all: string[]) => all.length - new Set(all).size;
 
-describe('delivery leases', () => {
+forEachDialect((dialect) => {
   it('gives each integration to exactly one of three replicas, each its share, and delivers every event once', async () => {
-    const c = await cluster(6);
+    const c = await cluster(dialect, 6);
     const replicas = [await c.replica('replica-a'), await c.replica('replica-b'), await c.replica('replica-c')];
     await c.settle(replicas);
     for (const r of replicas) expect(r.leases.size).toBe(2);
@@ -148,7 +151,7 @@ describe('delivery leases', () => {
 
   it('moves a dead replica\'s integrations to the others within two lease periods; every event arrives, duplicates only from its batches in flight', async () => {
     // Each answer takes a little while, so the replica that dies likely has a batch in flight.
-    const c = await cluster(6, { sink: () => startHecSink(async () => (await new Promise((r) => setTimeout(r, 20)), HEC_SUCCESS)) });
+    const c = await cluster(dialect, 6, { sink: () => startHecSink(async () => (await new Promise((r) => setTimeout(r, 20)), HEC_SUCCESS)) });
     const [a, b, cc] = [await c.replica('replica-a'), await c.replica('replica-b'), await c.replica('replica-c')];
     await c.settle([a!, b!, cc!]);
     const orphaned = new Set(b!.leases);
@@ -186,7 +189,7 @@ describe('delivery leases', () => {
   });
 
   it('gives a replica started later its share, and each integration stays with one replica at a time', async () => {
-    const c = await cluster(4);
+    const c = await cluster(dialect, 4);
     const a = await c.replica('replica-a');
     expect(a.leases.size).toBe(4);
     const before = await Promise.all(c.integrations.map((_, i) => c.ingest(i, BATCH)));
@@ -210,7 +213,7 @@ describe('delivery leases', () => {
   });
 
   it('hands the leases over at once on a clean stop (SIGTERM)', async () => {
-    const c = await cluster(3);
+    const c = await cluster(dialect, 3);
     const [a, b] = [await c.replica('replica-a'), await c.replica('replica-b')];
     await c.settle([a, b]);
     await b.stop(1_000);
@@ -225,7 +228,7 @@ describe('delivery leases', () => {
     let hold: (() => void) | undefined;
     const held = new Promise<void>((resolve) => (hold = resolve));
     let first = true;
-    const c = await cluster(1, {
+    const c = await cluster(dialect, 1, {
       sink: () =>
         startHecSink(async () => {
           if (first) {
@@ -266,8 +269,35 @@ describe('delivery leases', () => {
     expect(c.attempts.filter((x) => x.replica === 'replica-a')).toHaveLength(1);
   });
 
+  it('claims atomically: replicas claiming the same free leases at once (each on its own connections) never share one', async () => {
+    const env = await dialect.databaseEnv();
+    const first = env.SIEMGATE_DATABASE_URL ? openDatabase({ path: ':memory:', url: env.SIEMGATE_DATABASE_URL }) : await dialect.openDatabase();
+    cleanups.push(() => first.destroy());
+    await migrateToLatest(first);
+    // PostgreSQL: a pool per replica, as separate processes have; SQLite: one process, one connection.
+    const dbs = env.SIEMGATE_DATABASE_URL ? [first, ...[1, 2].map(() => openDatabase({ path: ':memory:', url: env.SIEMGATE_DATABASE_URL }))] : [first, first, first];
+    for (const db of new Set(dbs)) if (db !== first) cleanups.push(() => db.destroy());
+    const total = 60;
+    await first
+      .insertInto('delivery_leases')
+      .values(Array.from({ length: total }, (_, i) => ({ integration_id: `integration-${String(i).padStart(3, '0')}`, owner: i % 3 === 0 ? 'replica-dead' : null, expires_at: 1_000 })))
+      .execute();
+    const now = 2_000;
+    for (let round = 0; round < 3; round++) {
+      const stores = dbs.map((db, i) => new LeaseStore(db, `replica-${round}-${i}`));
+      const claims = await Promise.all(stores.map((s) => s.claim(now + round * LEASE_MS * 2, LEASE_MS, total)));
+      const all = claims.flat();
+      expect(new Set(all).size, 'no lease claimed twice').toBe(all.length);
+      expect(all.length).toBe(total);
+      const owners = await first.selectFrom('delivery_leases').select(['integration_id', 'owner']).execute();
+      for (const [i, claimed] of claims.entries()) {
+        for (const id of claimed) expect(owners.find((o) => o.integration_id === id)?.owner).toBe(stores[i]!.replicaId);
+      }
+    }
+  });
+
   it('refuses cursor moves and dead letters from a store fenced to a replica that does not own the lease', async () => {
-    const c = await cluster(1);
+    const c = await cluster(dialect, 1);
     const [integration] = c.integrations;
     await c.db.insertInto('delivery_leases').values({ integration_id: integration!.id, owner: 'replica-b', expires_at: c.clock.now + LEASE_MS }).execute();
     await c.ingest(0, 2);
@@ -291,17 +321,22 @@ describe('delivery leases', () => {
     expect(await owner.cursor(target.id)).toBe(entries[1]!.seq);
   });
 
-  it('alone on SQLite, takes over at start the leases a killed predecessor left behind', async () => {
-    const c = await cluster(2);
+  it(`restarted after kill -9 with the defaults, ${dialect.name === 'sqlite' ? 'takes over at once (the database lock admits one process)' : 'waits for the dead replica\'s leases to run out (others may share the database)'}`, async () => {
+    const c = await cluster(dialect, 2);
     const old = await c.replica('replica-old');
     expect(old.leases.size).toBe(2);
     await old.stop(0, { release: false });
-    // Restarted (new replica id), as the only process its database lock admits: no waiting for the leases to run out.
+    // Restarted with a new replica id and the default soleReplica.
     const restarted = new DeliveryEngine({ store: c.store, egress: new EgressPolicy({ allow: ['127.0.0.0/8'] }), log: createLogger({ level: 'silent' }), leaseMs: LEASE_MS, leaseClock: () => c.clock.now });
     cleanups.push(() => restarted.stop(1_000));
     await restarted.start();
+    if (dialect.name === 'postgres') {
+      expect(restarted.leases.size).toBe(0);
+      c.clock.now += LEASE_MS + 1;
+      await restarted.rebalanceLeases();
+    }
     expect(restarted.leases.size).toBe(2);
     const sent = await c.ingest(1, BATCH);
     await c.sinks[1]!.waitForIds(ids(sent));
   });
-});
+}, 'delivery leases');
