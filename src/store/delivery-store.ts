@@ -9,6 +9,7 @@ import type { EventLog, LogEntry } from './event-log.js';
 import { errorTrackingUpdate } from './error-tracking.js';
 import { runRelaxedTransaction } from './run-transaction.js';
 import { openDestinationConfig } from './sealed-config.js';
+import { isPostgres } from './database.js';
 import type { Database } from './tables.js';
 import type { Batching } from './tenant-store.js';
 
@@ -306,20 +307,15 @@ export class DeliveryStore {
   }
 
   /**
-   * With a fence: the lease must still be this replica's, or the transaction fails with {@link LeaseLostError}. A
-   * no-op update rather than a read, so that on PostgreSQL it holds the lease row until commit (a concurrent claim
-   * skips it, `SKIP LOCKED`), and on SQLite it is the single writer's.
+   * With a fence: the lease must still be this replica's, or the transaction fails with {@link LeaseLostError}. On
+   * PostgreSQL the read locks the lease row until commit (`FOR UPDATE`: a concurrent claim skips it, `SKIP LOCKED`,
+   * and a takeover waits for this commit); SQLite has one writer, and one process (its lock), so a read suffices.
    */
   private async checkLease(trx: Transaction<Database>, integrationId: string): Promise<void> {
     if (!this.fence) return;
-    const { owner } = this.fence;
-    const result = await trx
-      .updateTable('delivery_leases')
-      .set({ owner })
-      .where('integration_id', '=', integrationId)
-      .where('owner', '=', owner)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 1) return;
+    const query = trx.selectFrom('delivery_leases').select('owner').where('integration_id', '=', integrationId);
+    const row = await (isPostgres(trx) ? query.forUpdate() : query).executeTakeFirst();
+    if (row?.owner === this.fence.owner) return;
     this.fence.lost?.(integrationId);
     throw new LeaseLostError(integrationId);
   }
