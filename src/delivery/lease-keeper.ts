@@ -122,9 +122,7 @@ export class LeaseKeeper {
     try {
       if (!this.#started && this.#soleReplica) await this.#store.takeOverAll();
       this.#started = true;
-      const replicas = await this.#store.heartbeat(now, leaseMs);
-      const total = await this.#store.sync();
-      const owned = await this.#store.renew(now, leaseMs);
+      const { replicas, integrations: total, held: owned } = await this.#store.keepAlive(now, leaseMs);
       this.#renewedAt = now;
       for (const id of this.#held) {
         if (owned.has(id)) continue;

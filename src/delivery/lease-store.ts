@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { isPostgres } from '../store/database.js';
+import { runRelaxedTransaction } from '../store/run-transaction.js';
 import type { Database } from '../store/tables.js';
 
 /**
@@ -11,8 +12,8 @@ import type { Database } from '../store/tables.js';
  * @example
  * ```ts
  * const leases = new LeaseStore(db, 'replica-1');
- * const live = await leases.heartbeat(Date.now(), 15_000);
- * const held = await leases.renew(Date.now(), 15_000);
+ * const { replicas, integrations, held } = await leases.keepAlive(Date.now(), 15_000);
+ * const claimed = await leases.claim(Date.now(), 15_000, 3);
  * ```
  */
 export class LeaseStore {
@@ -31,17 +32,30 @@ export class LeaseStore {
   }
 
   /**
+   * One transaction of {@link heartbeat}, {@link sync} and {@link renew}. Relaxed durability (no fsync of its own):
+   * a heartbeat or renewal lost to a power cut only makes leases look older, and a cursor move is fenced anyway.
+   */
+  async keepAlive(now: number, leaseMs: number): Promise<{ replicas: string[]; integrations: number; held: Set<string> }> {
+    return runRelaxedTransaction(this.db, async (trx) => {
+      const replicas = await this.heartbeat(now, leaseMs, trx);
+      const integrations = await this.sync(trx);
+      const held = await this.renew(now, leaseMs, trx);
+      return { replicas, integrations, held };
+    });
+  }
+
+  /**
    * Records this replica as alive at `now`, forgets replicas silent for longer than `leaseMs`, and returns the
    * ids of the live ones (this one included), sorted.
    */
-  async heartbeat(now: number, leaseMs: number): Promise<string[]> {
-    await this.db
+  async heartbeat(now: number, leaseMs: number, db: Kysely<Database> = this.db): Promise<string[]> {
+    await db
       .insertInto('replicas')
       .values({ id: this.replicaId, started_at: now, heartbeat_at: now })
       .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: now }))
       .execute();
-    await this.db.deleteFrom('replicas').where('heartbeat_at', '<', now - leaseMs).where('id', '<>', this.replicaId).execute();
-    const rows = await this.db.selectFrom('replicas').select('id').orderBy('id').execute();
+    await db.deleteFrom('replicas').where('heartbeat_at', '<', now - leaseMs).where('id', '<>', this.replicaId).execute();
+    const rows = await db.selectFrom('replicas').select('id').orderBy('id').execute();
     return rows.map((r) => r.id);
   }
 
@@ -49,25 +63,25 @@ export class LeaseStore {
    * One lease row per integration: adds the rows of new integrations (unowned) and removes those of deleted
    * ones. Returns how many integrations there are.
    */
-  async sync(): Promise<number> {
-    const missing = await this.db
+  async sync(db: Kysely<Database> = this.db): Promise<number> {
+    const missing = await db
       .selectFrom('siem_integrations')
       .leftJoin('delivery_leases', 'delivery_leases.integration_id', 'siem_integrations.id')
       .select('siem_integrations.id')
       .where('delivery_leases.integration_id', 'is', null)
       .execute();
     for (let i = 0; i < missing.length; i += 500) {
-      await this.db
+      await db
         .insertInto('delivery_leases')
         .values(missing.slice(i, i + 500).map((r) => ({ integration_id: r.id, owner: null, expires_at: 0 })))
         .onConflict((oc) => oc.column('integration_id').doNothing())
         .execute();
     }
-    await this.db
+    await db
       .deleteFrom('delivery_leases')
       .where('integration_id', 'not in', (eb) => eb.selectFrom('siem_integrations').select('id'))
       .execute();
-    const row = await this.db
+    const row = await db
       .selectFrom('delivery_leases')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirst();
@@ -75,9 +89,9 @@ export class LeaseStore {
   }
 
   /** Extends every lease this replica holds to `now + leaseMs`; returns their integration ids. */
-  async renew(now: number, leaseMs: number): Promise<Set<string>> {
-    await this.db.updateTable('delivery_leases').set({ expires_at: now + leaseMs }).where('owner', '=', this.replicaId).execute();
-    const rows = await this.db.selectFrom('delivery_leases').select('integration_id').where('owner', '=', this.replicaId).execute();
+  async renew(now: number, leaseMs: number, db: Kysely<Database> = this.db): Promise<Set<string>> {
+    await db.updateTable('delivery_leases').set({ expires_at: now + leaseMs }).where('owner', '=', this.replicaId).execute();
+    const rows = await db.selectFrom('delivery_leases').select('integration_id').where('owner', '=', this.replicaId).execute();
     return new Set(rows.map((r) => r.integration_id));
   }
 
