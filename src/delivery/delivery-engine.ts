@@ -119,7 +119,7 @@ export class DeliveryEngine {
   readonly #leases: LeaseKeeper;
   readonly #workers = new Map<string, IntegrationWorker>();
   /** Workers stopping (lease lost or released), by integration: a new one waits for the old one. */
-  readonly #stoppingWorkers = new Map<string, Promise<void>>();
+  readonly #stoppingWorkers = new Map<string, { worker: IntegrationWorker; stopped: Promise<void> }>();
   readonly #changes = new Map<string, Promise<void>>();
   readonly #statusTimers = new Map<string, NodeJS.Timeout>();
   readonly #options: Required<Omit<DeliveryEngineOptions, 'store' | 'egress' | 'log' | LeaseOption>> & Pick<DeliveryEngineOptions, 'store' | 'egress' | 'log'>;
@@ -199,9 +199,10 @@ export class DeliveryEngine {
     for (const timer of this.#statusTimers.values()) clearTimeout(timer);
     await this.#leases.halt();
     await Promise.allSettled(this.#changes.values());
-    const workers = [...this.#workers.values()];
+    const stopping = [...this.#stoppingWorkers.values()];
+    const workers = [...this.#workers.values(), ...stopping.map((s) => s.worker)];
     const deadline = setTimeout(() => workers.forEach((w) => w.abortInFlight()), deadlineMs);
-    await Promise.allSettled([...workers.map((w) => w.stop()), ...this.#stoppingWorkers.values()]);
+    await Promise.allSettled([...this.#workers.values()].map((w) => w.stop()).concat(stopping.map((s) => s.stopped)));
     clearTimeout(deadline);
     this.#workers.clear();
     if (release) await this.#leases.leave().catch((error: unknown) => this.#options.log.warn({ err: error }, 'releasing delivery leases failed'));
@@ -271,28 +272,46 @@ export class DeliveryEngine {
     worker.start();
   }
 
-  /** These leases are this replica's now: start their workers (after the previous worker of each has stopped). */
+  /**
+   * These leases are this replica's now: start their workers. One whose previous worker is still stopping (a lease
+   * lost and claimed again) starts once that one has stopped, without holding up the lease round meanwhile.
+   */
   async #acquired(ids: string[]): Promise<void> {
-    await Promise.allSettled(ids.map((id) => this.#stoppingWorkers.get(id)));
-    const targets = ids.length > 16 ? await this.#delivery.listTargets() : await Promise.all(ids.map((id) => this.#delivery.getTarget(id)));
-    const wanted = new Set(ids);
-    for (const target of targets) {
-      if (!target || !wanted.has(target.id) || this.#stopped || !this.#leases.held.has(target.id) || this.#workers.has(target.id)) continue;
-      this.#startWorker(target);
+    const ready = ids.filter((id) => !this.#stoppingWorkers.has(id));
+    for (const id of ids.filter((i) => this.#stoppingWorkers.has(i))) {
+      void this.#stoppingWorkers
+        .get(id)!
+        .stopped.then(() => this.#delivery.getTarget(id))
+        .then((target) => this.#startHeld(target))
+        .catch((error: unknown) => this.#options.log.warn({ err: error, integrationId: id }, 'could not start a delivery worker'));
     }
+    const wanted = new Set(ready);
+    const targets = ready.length > 16 ? await this.#delivery.listTargets() : await Promise.all(ready.map((id) => this.#delivery.getTarget(id)));
+    for (const target of targets) if (target && wanted.has(target.id)) this.#startHeld(target);
+  }
+
+  /** Starts the target's worker if this replica (still) holds its lease and runs none for it yet. */
+  #startHeld(target: DeliveryTarget | null) {
+    if (!target || this.#stopped || !this.#leases.held.has(target.id) || this.#workers.has(target.id) || this.#stoppingWorkers.has(target.id)) return;
+    this.#startWorker(target);
   }
 
   /** The lease is gone or being released: stop the worker after the batch in flight. Never rejects. */
   #stopWorker(id: string): Promise<void> {
     const worker = this.#workers.get(id);
-    if (!worker) return this.#stoppingWorkers.get(id) ?? Promise.resolve();
+    if (!worker) return this.#stoppingWorkers.get(id)?.stopped ?? Promise.resolve();
     this.#workers.delete(id);
-    const stopped = worker.stop().catch((error: unknown) => this.#options.log.warn({ err: error, integrationId: id }, 'stopping a delivery worker failed'));
-    this.#stoppingWorkers.set(id, stopped);
-    void stopped.finally(() => {
-      if (this.#stoppingWorkers.get(id) === stopped) this.#stoppingWorkers.delete(id);
-    });
-    return stopped;
+    const stopping = {
+      worker,
+      stopped: worker
+        .stop()
+        .catch((error: unknown) => this.#options.log.warn({ err: error, integrationId: id }, 'stopping a delivery worker failed'))
+        .finally(() => {
+          if (this.#stoppingWorkers.get(id) === stopping) this.#stoppingWorkers.delete(id);
+        }),
+    };
+    this.#stoppingWorkers.set(id, stopping);
+    return stopping.stopped;
   }
 
   #onAppended(organizationId: string, events: AppendedEvent[]) {
