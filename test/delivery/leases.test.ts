@@ -269,6 +269,31 @@ forEachDialect((dialect) => {
     expect(c.attempts.filter((x) => x.replica === 'replica-a')).toHaveLength(1);
   });
 
+  it('stops a replica that stalled past its lease at its next round; only the new owner delivers from then on', async () => {
+    const c = await cluster(dialect, 2);
+    const a = await c.replica('replica-a');
+    const b = await c.replica('replica-b');
+    await c.settle([a, b]);
+    const [mine] = [...a.leases];
+    const i = c.integrations.findIndex((x) => x.id === mine);
+    // Replica a stalls: no round for two lease periods; replica b's rounds go on and take the lease over.
+    c.clock.now += 2 * LEASE_MS;
+    await b.rebalanceLeases();
+    expect(b.leases.has(mine!)).toBe(true);
+    expect((await c.owners()).get(mine!)).toBe('replica-b');
+    // Replica a wakes: its round finds the lease gone and stops that worker.
+    await a.rebalanceLeases();
+    expect(a.leases.has(mine!)).toBe(false);
+    // Rebalanced (one each again) once replica a is live again; whoever holds it, it is one replica.
+    await c.settle([a, b]);
+    const sent = await c.ingest(i, BATCH);
+    await c.sinks[i]!.waitForIds(ids(sent));
+    await c.committed(c.integrations.map((_, k) => (k === i ? BATCH : 0)));
+    const holder = a.leases.has(mine!) ? 'replica-a' : 'replica-b';
+    expect(c.attempts.filter((x) => x.integrationId === mine).map((x) => x.replica)).toEqual([holder]);
+    expect(c.sinks[i]!.acceptedIds()).toEqual(ids(sent));
+  });
+
   it('claims atomically: replicas claiming the same free leases at once (each on its own connections) never share one', async () => {
     const env = await dialect.databaseEnv();
     const first = env.SIEMGATE_DATABASE_URL ? openDatabase({ path: ':memory:', url: env.SIEMGATE_DATABASE_URL }) : await dialect.openDatabase();
