@@ -19,6 +19,8 @@ if (fromSource) {
   process.exit(70);
 } else {
   warnIfStale(statSync(entry).mtimeMs);
+  // Production: libraries skip their development-only checks (graphql-js checks every value's type on every field).
+  process.env.NODE_ENV ??= 'production';
 }
 
 // `siemgate customer …` is a client of a running gateway: it loads only its own module (fast start).

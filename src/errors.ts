@@ -129,7 +129,7 @@ export class GatewayError extends Error {
    * The GraphQL form: `extensions.code` and the details; `extensions.http` (status and headers) only for codes
    * that fail the whole request (UNAUTHENTICATED, STORE_UNAVAILABLE).
    */
-  toGraphQLError(located: Pick<GraphQLErrorOptions, 'nodes' | 'path'> = {}): GraphQLError {
+  toGraphQLError(located: Pick<GraphQLErrorOptions, 'nodes' | 'source' | 'positions' | 'path'> = {}): GraphQLError {
     const http = GRAPHQL_HTTP_CODES.has(this.code) ? { http: { status: this.status, ...(Object.keys(this.headers).length > 0 ? { headers: { ...this.headers } } : {}) } } : {};
     return new GraphQLError(this.message, { ...located, extensions: { code: this.code, ...this.details, ...http } });
   }

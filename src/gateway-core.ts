@@ -7,6 +7,8 @@ import { RevocationMonitor } from './auth/revocation-monitor.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { DeliveryEngine } from './delivery/delivery-engine.js';
 import { IntegrationTester } from './delivery/integration-tester.js';
+import { RedisBus } from './delivery/redis-bus.js';
+import { LocalBus, type ReplicaBus } from './delivery/replica-bus.js';
 import { EventPreparer } from './events/event-preparer.js';
 import { IngestAdmission } from './http/ingest-admission.js';
 import { GRAPHQL_PATH, createHttpHandler, type HttpHandler } from './http/router.js';
@@ -21,11 +23,13 @@ import { useMetrics } from './plugins/use-metrics.js';
 import { useJsonRequests } from './plugins/use-json-requests.js';
 import { useNoIntrospection } from './plugins/use-no-introspection.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
+import { useCompiledQueries } from './plugins/use-compiled-queries.js';
 import { useRevocation } from './plugins/use-revocation.js';
 import { INPUT_TYPE_PATHS, buildSchema } from './schema/index.js';
 import type { GatewayContext, GatewayServices } from './schema/context.js';
 import { resolveSecretKey, type Settings } from './settings.js';
 import { describeDatabase, openDatabase } from './store/database.js';
+import { WalBarrier } from './store/wal-barrier.js';
 import { migrateToLatest } from './store/sqlite-database.js';
 import { Store, type Principal } from './store/store.js';
 import type { Database } from './store/tables.js';
@@ -94,13 +98,16 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
   if (secretKey.generated) {
     log.warn({ keyFile: secretKey.path }, 'SIEMGATE_SECRET_KEY is not set: generated a key file beside the database. Back it up; without it stored secrets cannot be decrypted.');
   }
-  const database = { path: settings.databasePath, url: settings.databaseUrl, synchronous: settings.dbSynchronous };
+  // SQLite with synchronous=FULL: commits are flushed off the event loop, shared by the writes waiting together.
+  const flushOffThread = !settings.databaseUrl && settings.dbSynchronous === 'FULL';
+  const database = { path: settings.databasePath, url: settings.databaseUrl, synchronous: settings.dbSynchronous, flushOffThread };
+  const wal = flushOffThread ? new WalBarrier(`${settings.databasePath}-wal`) : undefined;
   const db = openDatabase(database, { onIdleError: (error) => log.warn({ err: error }, 'an idle database connection failed; the next query opens another') });
   let store: Store;
   try {
     const applied = await migrateToLatest(db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
-    store = new Store(db, new SecretBox(secretKey.key));
+    store = new Store(db, new SecretBox(secretKey.key), undefined, { log: { durable: wal && (() => wal.sync()) } });
   } catch (error) {
     await db.destroy();
     // Name the database (a URL without its password): "cannot migrate the database: connect ECONNREFUSED" alone does not say which.
@@ -109,6 +116,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
   }
   const { token: bootstrapToken } = await store.bootstrap(settings.bootstrapToken);
 
+  const bus = createReplicaBus(settings, log);
   const egress = options.egress ?? new EgressPolicy({ allow: settings.egressAllow, denyPrivate: settings.egressDenyPrivate, log: log.child({ component: 'egress' }) });
   const engine = new DeliveryEngine({
     store,
@@ -117,6 +125,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
     retentionMs: settings.retentionDays * 86_400_000,
     retryBaseMs: settings.retryBaseMs,
     retryMaxMs: settings.retryMaxMs,
+    bus,
     leaseMs: settings.leaseSeconds * 1000,
   });
   const metrics = settings.metrics ? new GatewayMetrics({ store, engine }) : undefined;
@@ -135,7 +144,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
   const revocations = new RevocationMonitor({ store, onError: (error) => log.warn({ err: error }, 'checking API keys for revocation failed') });
   revocations.start();
   const yoga = createGraphQLServer({ settings, log, services, metrics, revocations });
-  const handle = createHttpHandler({ yoga, store, settings, log, ingestAdmission, preparer, metrics, services });
+  const handle = createHttpHandler({ yoga, store, settings, log, ingestAdmission, preparer, metrics, services, bus });
 
   return {
     settings,
@@ -148,6 +157,8 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
     handle,
     bootstrapToken,
     async start() {
+      // The id index is rebuilt from the log before the first write; start it now rather than on the first request.
+      store.log.load().catch((error: unknown) => log.error({ err: error }, 'could not read the event log'));
       await deliveryLog.attach(engine);
       await engine.start();
     },
@@ -160,9 +171,23 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
       revocations.stop();
       metrics?.close();
       await preparer.close();
+      await bus.close();
       await destroyDatabase(db);
     },
   };
+}
+
+/**
+ * Redis pub/sub when `SIEMGATE_REDIS_URL` is set; otherwise this replica alone, which it says once at info
+ * level (whatever the database: an operator running several replicas learns why status stays local).
+ */
+function createReplicaBus(settings: Settings, log: Logger): ReplicaBus {
+  if (settings.redisUrl) return new RedisBus({ url: settings.redisUrl, prefix: settings.redisPrefix, log });
+  log.info(
+    'SIEMGATE_REDIS_URL is not set: cross-replica live status is off (status, delivery attempts and wake-ups stay within this replica; ' +
+      'other replicas find new events by polling)',
+  );
+  return new LocalBus();
 }
 
 async function destroyDatabase(db: Kysely<Database>) {
@@ -210,6 +235,7 @@ function createGraphQLServer({ settings, log, services, metrics, revocations }: 
         },
       }),
       useRevocation({ monitor: revocations, keyIdOf: (ctx) => (ctx as Partial<GatewayContext>).principal?.keyId }),
+      useCompiledQueries({ onError: (errors) => log.error({ errors: errors.map((e) => e.message) }, 'a query could not be compiled') }),
     ],
   });
 }

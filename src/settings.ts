@@ -100,6 +100,14 @@ export interface Settings {
    * @default []
    */
   corsOrigins: string[];
+  /**
+   * `SIEMGATE_REDIS_URL`: `redis://[user:password@]host[:port][/db]` (or `rediss://`, TLS) carrying live status,
+   * delivery attempts and wake-ups between replicas. Unset: they stay within this replica. May hold a password:
+   * never logged. @default undefined
+   */
+  redisUrl?: string;
+  /** `SIEMGATE_REDIS_PREFIX`: prefix of the Redis channels (deployments sharing one Redis need different ones). @default "siemgate:" */
+  redisPrefix: string;
 }
 
 /** The values `SIEMGATE_LOG_LEVEL` accepts: pino's levels, and `silent`. */
@@ -126,6 +134,21 @@ function parseChoice<T extends string>(name: string, raw: string | undefined, ch
   const value = raw.trim().toUpperCase() as T;
   if (!choices.includes(value)) throw new SettingsError(name, `expected one of ${choices.join(', ')}, got ${JSON.stringify(raw)}`);
   return value;
+}
+
+/**
+ * A Redis URL as error messages may show it: its password (and user name) replaced by `***`; text that
+ * does not parse as a URL is not shown at all (it may be a password pasted in the wrong place).
+ */
+export function redactedRedisUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    if (url.username) url.username = '***';
+    return url.href;
+  } catch {
+    return '(not shown)';
+  }
 }
 
 /** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */
@@ -384,6 +407,37 @@ export const SETTINGS: { readonly [K in keyof Settings]-?: SettingSpec<K> } = {
         }
       }
       return origins;
+    },
+  },
+  redisUrl: {
+    env: 'SIEMGATE_REDIS_URL',
+    default: null,
+    defaultNote: 'none: this replica alone',
+    description:
+      'Redis (`redis://[:password@]host:port[/db]`, `rediss://` for TLS) carrying live status, delivery attempts and wake-ups between replicas; `/readyz` answers 503 while it is unreachable. Unset: they stay within this replica',
+    parse: (raw) => {
+      const value = raw?.trim();
+      if (!value) return undefined;
+      let url: URL | undefined;
+      try {
+        url = new URL(value);
+      } catch {
+        url = undefined;
+      }
+      if (!url || !/^rediss?:$/.test(url.protocol) || !url.hostname || (url.pathname !== '' && url.pathname !== '/' && !/^\/\d{1,2}$/.test(url.pathname))) {
+        throw new SettingsError('SIEMGATE_REDIS_URL', `expected redis://[user:password@]host[:port][/db] or rediss://…, got ${redactedRedisUrl(value)}`);
+      }
+      return value;
+    },
+  },
+  redisPrefix: {
+    env: 'SIEMGATE_REDIS_PREFIX',
+    default: 'siemgate:',
+    description: 'prefix of the Redis pub/sub channels; deployments sharing one Redis need different ones (channels ignore the `/db` number)',
+    parse: (raw) => {
+      const prefix = raw?.trim() || 'siemgate:';
+      if (!/^[A-Za-z0-9:._-]{1,64}$/.test(prefix)) throw new SettingsError('SIEMGATE_REDIS_PREFIX', `expected 1 to 64 letters, digits or ":._-", got ${JSON.stringify(raw)}`);
+      return prefix;
     },
   },
 };

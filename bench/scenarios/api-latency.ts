@@ -96,12 +96,12 @@ export async function createManyIntegrations(client: GatewayClient, endpoint: st
 }
 
 /**
- * The `siemIntegrations` query ({@link LIST_INTEGRATIONS_QUERY}) with {@link LIST_INTEGRATIONS}
- * integrations present, {@link LIST_QUERY_CALLS} sequential calls per run after a warm-up.
+ * The `siemIntegrations` query ({@link LIST_INTEGRATIONS_QUERY} unless another is given) with
+ * {@link LIST_INTEGRATIONS} integrations present, {@link LIST_QUERY_CALLS} sequential calls per run after a warm-up.
  */
-export async function measureListLatency(client: GatewayClient, log: (line: string) => void): Promise<LatencyResult> {
+export async function measureListLatency(client: GatewayClient, log: (line: string) => void, query = LIST_INTEGRATIONS_QUERY): Promise<LatencyResult> {
   const list = async () => {
-    const data = await client.gql<{ siemIntegrations: unknown[] }>(LIST_INTEGRATIONS_QUERY);
+    const data = await client.gql<{ siemIntegrations: unknown[] }>(query);
     if (data.siemIntegrations.length < LIST_INTEGRATIONS) throw new Error(`siemIntegrations returned ${data.siemIntegrations.length} integrations`);
   };
   await timeSequential(LIST_QUERY_WARMUP, list);

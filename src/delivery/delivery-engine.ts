@@ -11,6 +11,7 @@ import { IntegrationWorker, type DeadLettering, type DeliveryAttempt } from './i
 import { routes } from '../store/routing.js';
 import { StatusHub } from './status-hub.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { LocalBus, appendedTopic, groupAppended, type AppendedGroup, type AppendedMessage, type ReplicaBus } from './replica-bus.js';
 
 /** Options of {@link DeliveryEngine}. */
 export interface DeliveryEngineOptions {
@@ -29,6 +30,8 @@ export interface DeliveryEngineOptions {
   pruneIntervalMs?: number;
   /** @default createSiemAdapter */
   createAdapter?: (config: DestinationConfig, options: AdapterOptions) => SiemAdapter;
+  /** Carries status, attempts and wake-ups to and from other replicas. @default a {@link LocalBus} of its own (this replica alone) */
+  bus?: ReplicaBus;
   /** How long a replica's delivery lease lasts without renewal (renewed every third of it). @default 15000 */
   leaseMs?: number;
   /** This replica's id in `delivery_leases` and `replicas`. @default a random UUID */
@@ -41,6 +44,11 @@ export interface DeliveryEngineOptions {
   /** The lease clock, epoch ms (replicas' clocks must agree to well within a lease). @default Date.now */
   leaseClock?: () => number;
 }
+
+type LeaseOption = 'leaseMs' | 'replicaId' | 'soleReplica' | 'leaseClock';
+
+/** How often idle workers re-check the log while a cross-replica bus is down (wake-ups from other replicas may be lost). */
+export const BUS_DOWN_RECHECK_MS = 1000;
 
 /** Live delivery figures of one integration. */
 export interface IntegrationStats {
@@ -84,8 +92,6 @@ export interface DeliveryObserver {
   statusChanged?(organizationId: string, integrationId: string, urgent: boolean): void;
 }
 
-type LeaseOption = 'leaseMs' | 'replicaId' | 'soleReplica' | 'leaseClock';
-
 /** Topic names of the engine's hubs. */
 export const statusTopic = (organizationId: string) => `status:${organizationId}`;
 export const attemptsTopic = (organizationId: string) => `attempts:${organizationId}`;
@@ -112,6 +118,8 @@ export class DeliveryEngine {
   readonly observers = new Set<DeliveryObserver>();
   readonly status = new StatusHub<StatusMessage>({ keyOf: (m) => m.integrationId });
   readonly attempts = new StatusHub<DeliveryAttempt>({ keyOf: (a) => a.integrationId });
+  /** See {@link DeliveryEngineOptions.bus}. */
+  readonly bus: ReplicaBus;
 
   /** This replica's id (see {@link DeliveryEngineOptions.replicaId}). */
   readonly replicaId: string;
@@ -122,8 +130,8 @@ export class DeliveryEngine {
   readonly #stoppingWorkers = new Map<string, { worker: IntegrationWorker; stopped: Promise<void> }>();
   readonly #changes = new Map<string, Promise<void>>();
   readonly #statusTimers = new Map<string, NodeJS.Timeout>();
-  readonly #options: Required<Omit<DeliveryEngineOptions, 'store' | 'egress' | 'log' | LeaseOption>> & Pick<DeliveryEngineOptions, 'store' | 'egress' | 'log'>;
-  #unsubscribe?: () => void;
+  readonly #options: Required<Omit<DeliveryEngineOptions, 'store' | 'egress' | 'log' | 'bus' | LeaseOption>> & Pick<DeliveryEngineOptions, 'store' | 'egress' | 'log'>;
+  #unsubscribe: (() => void)[] = [];
   #pruneTimer?: NodeJS.Timeout;
   #stopped = false;
 
@@ -152,6 +160,7 @@ export class DeliveryEngine {
       owner: this.replicaId,
       lost: (id) => this.#leases.lost(id),
     });
+    this.bus = options.bus ?? new LocalBus();
   }
 
   /** The integrations this replica delivers (holds the lease of). */
@@ -172,10 +181,13 @@ export class DeliveryEngine {
    * resumed from its durable cursor; keeps the leases renewed and balanced from then on.
    */
   async start(): Promise<void> {
-    this.#unsubscribe = this.#options.store.subscribe({
-      eventsAppended: (org, events) => this.#onAppended(org, events),
-      integrationChanged: (org, id) => this.#onIntegrationChanged(org, id),
-    });
+    this.#unsubscribe.push(
+      this.#options.store.subscribe({
+        eventsAppended: (org, events) => this.#onAppended(org, events),
+        integrationChanged: (org, id) => this.#onIntegrationChanged(org, id),
+      }),
+      ...this.#followBus(),
+    );
     await this.#leases.start();
     this.#pruneTimer = setInterval(() => {
       this.#delivery
@@ -194,7 +206,7 @@ export class DeliveryEngine {
   async stop(deadlineMs = 10_000, { release = true }: { release?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    this.#unsubscribe?.();
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     clearInterval(this.#pruneTimer);
     for (const timer of this.#statusTimers.values()) clearTimeout(timer);
     await this.#leases.halt();
@@ -261,8 +273,10 @@ export class DeliveryEngine {
       retentionMs: this.#options.retentionMs,
       retryBaseMs: this.#options.retryBaseMs,
       retryMaxMs: this.#options.retryMaxMs,
+      idleRecheckMs: () => (this.bus.crossReplica && !this.bus.connected ? BUS_DOWN_RECHECK_MS : undefined),
       onAttempt: (attempt) => {
         this.attempts.publish(attemptsTopic(attempt.organizationId), attempt);
+        this.bus.publish(attemptsTopic(attempt.organizationId), attempt);
         this.#observe((o) => o.attempt?.(attempt, worker.target));
       },
       onDeadLetter: (t, deadLettered) => this.#observe((o) => o.deadLettered?.(t, deadLettered)),
@@ -315,10 +329,17 @@ export class DeliveryEngine {
   }
 
   #onAppended(organizationId: string, events: AppendedEvent[]) {
+    const groups = groupAppended(events);
+    this.bus.publish(appendedTopic(organizationId), { organizationId, groups } satisfies AppendedMessage);
+    this.#wake(organizationId, groups);
+  }
+
+  /** Wakes the workers of `organizationId` that route any of the appended events (appended here or on another replica). */
+  #wake(organizationId: string, groups: AppendedGroup[]) {
     for (const worker of this.#workers.values()) {
       if (worker.target.organizationId !== organizationId) continue;
       let n = 0;
-      for (const e of events) if (routes(worker.target, e)) n++;
+      for (const [customerId, severityRank, type, count] of groups) if (routes(worker.target, { customerId, severityRank, type })) n += count;
       if (n > 0) {
         worker.notifyQueued(n);
         this.#publishStatus(organizationId, worker.target.id, false);
@@ -366,9 +387,37 @@ export class DeliveryEngine {
     }
   }
 
+  /**
+   * Other replicas' status and attempts reach this replica's subscribers (only topics someone here follows
+   * are decoded); their appended events wake the workers here. When the bus comes back after an outage,
+   * every idle worker re-checks the log (wake-ups sent meanwhile were lost); when it goes, idle workers
+   * re-sleep with the short {@link BUS_DOWN_RECHECK_MS}.
+   */
+  #followBus(): (() => void)[] {
+    const bus = this.bus;
+    return [
+      bus.subscribe('status:', (_topic, m) => {
+        const message = m as StatusMessage;
+        this.status.publish(statusTopic(message.organizationId), message);
+      }, (topic) => this.status.subscriberCount(topic) > 0),
+      bus.subscribe('attempts:', (_topic, m) => {
+        const attempt = m as DeliveryAttempt;
+        this.attempts.publish(attemptsTopic(attempt.organizationId), attempt);
+      }, (topic) => this.attempts.subscriberCount(topic) > 0),
+      bus.subscribe(appendedTopic(''), (_topic, m) => {
+        const { organizationId, groups } = m as AppendedMessage;
+        this.#wake(organizationId, groups);
+      }),
+      bus.onConnectionChange(() => {
+        for (const worker of this.#workers.values()) worker.recheck();
+      }),
+    ];
+  }
+
   #publishStatus(organizationId: string, integrationId: string, urgent: boolean) {
     this.#observe((o) => o.statusChanged?.(organizationId, integrationId, urgent));
-    if (this.status.subscriberCount(statusTopic(organizationId)) === 0) return;
+    // Subscribers of another replica may be waiting: with a cross-replica bus, status is always built.
+    if (!this.bus.crossReplica && this.status.subscriberCount(statusTopic(organizationId)) === 0) return;
     const pending = this.#statusTimers.get(integrationId);
     if (!urgent && pending) return;
     if (pending) clearTimeout(pending);
@@ -379,7 +428,9 @@ export class DeliveryEngine {
         .findIntegration(integrationId)
         .then(async (integration) => {
           const stats = integration ? await this.stats(organizationId, integrationId) : null;
-          this.status.publish(statusTopic(organizationId), { organizationId, integrationId, integration, stats });
+          const message: StatusMessage = { organizationId, integrationId, integration, stats };
+          this.status.publish(statusTopic(organizationId), message);
+          this.bus.publish(statusTopic(organizationId), message);
         })
         .catch((error: unknown) => this.#options.log.warn({ err: error, integrationId }, 'could not publish status'));
     };

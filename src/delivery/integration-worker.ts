@@ -48,6 +48,8 @@ export interface WorkerDeps {
   onDeadLetter?: (target: DeliveryTarget, deadLettered: DeadLettering) => void;
   /** `urgent`: error tracking changed (publish now); otherwise progress (may be coalesced). */
   onStatusChange: (target: DeliveryTarget, urgent: boolean) => void;
+  /** How long an idle worker sleeps before re-checking the log unwoken, now (`undefined`: {@link IDLE_RECHECK_MS}). */
+  idleRecheckMs?: () => number | undefined;
   now?: () => Date;
 }
 
@@ -93,7 +95,7 @@ export class IntegrationWorker {
   #stopping = false;
   #abort = new AbortController();
   #loop?: Promise<void>;
-  #sleeper?: { resolve: () => void; wakeWhen: () => boolean; timer: NodeJS.Timeout };
+  #sleeper?: { resolve: () => void; wakeWhen: () => boolean; timer: NodeJS.Timeout; idle: boolean };
   /** The cursor was moved from outside (a discard): count the queue again. */
   #recount = false;
   /** The log up to here was examined and holds nothing more for this integration (ahead of the durable cursor). */
@@ -118,6 +120,11 @@ export class IntegrationWorker {
   notifyQueued(count: number): void {
     this.queued += count;
     this.#wake(false);
+  }
+
+  /** Re-checks the log now if idle (wake-ups may have been lost); a worker waiting to retry or to fill a batch keeps waiting. */
+  recheck(): void {
+    if (this.#sleeper?.idle) this.#wake(true);
   }
 
   /**
@@ -192,7 +199,7 @@ export class IntegrationWorker {
       // Examined a stretch of other customers' events: look further at once; at the end of the log, wait.
       if (scannedTo > from) return;
       this.queued = 0;
-      await this.#sleep(IDLE_RECHECK_MS, () => this.queued > 0 || this.replaying > 0);
+      await this.#sleep(this.deps.idleRecheckMs?.() ?? IDLE_RECHECK_MS, () => this.queued > 0 || this.replaying > 0, true);
       return;
     }
     this.queued = Math.max(this.queued, entries.length);
@@ -359,14 +366,14 @@ export class IntegrationWorker {
     return adapter;
   }
 
-  #sleep(ms: number, wakeWhen: () => boolean): Promise<void> {
+  #sleep(ms: number, wakeWhen: () => boolean, idle = false): Promise<void> {
     if (this.#stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#sleeper = undefined;
         resolve();
       }, ms);
-      this.#sleeper = { resolve, wakeWhen, timer };
+      this.#sleeper = { resolve, wakeWhen, timer, idle };
     });
   }
 

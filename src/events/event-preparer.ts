@@ -1,4 +1,5 @@
-import { Piscina } from 'piscina';
+import { createRequire } from 'node:module';
+import type { Piscina } from 'piscina';
 import { prepareEvents, type PrepareResult } from './prepare-events.js';
 import type { PrepareTask } from './prepare-worker.js';
 
@@ -32,12 +33,15 @@ export class EventPreparer {
     if (threads > 0) {
       // From source (tests, development) the worker is TypeScript: load it through tsx as this thread does.
       const fromSource = import.meta.url.endsWith('.ts');
-      this.#pool = new Piscina<PrepareTask, PrepareResult>({
+      // Loaded, and its threads started, only when a large body comes: an idle gateway holds no worker.
+      const { Piscina: Pool } = createRequire(import.meta.url)('piscina') as { Piscina: typeof Piscina };
+      this.#pool = new Pool<PrepareTask, PrepareResult>({
         filename: new URL(`./prepare-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url).href,
-        minThreads: threads,
+        minThreads: 0,
         maxThreads: threads,
-        idleTimeout: Number.MAX_SAFE_INTEGER,
-        execArgv: fromSource ? ['--import', 'tsx'] : [],
+        idleTimeout: 60_000,
+        // The workers take this process's flags (e.g. --cpu-prof); from source they need tsx, which a test runner may not have.
+        execArgv: fromSource && !process.execArgv.includes('tsx') ? ['--import', 'tsx'] : undefined,
       });
     }
   }
@@ -45,7 +49,10 @@ export class EventPreparer {
   /** Parses, validates and serialises one body. Never throws for bad input: refusals are results. */
   prepare(body: Uint8Array, options: { maxEvents: number; now: number }): Promise<PrepareResult> {
     if (!this.#pool || body.byteLength < this.#inlineBelow) return Promise.resolve(prepareEvents(body, options));
-    return this.#pool.run({ body, maxEvents: options.maxEvents, now: options.now });
+    // A body that owns its memory is moved to the worker, not copied.
+    const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
+    const task = { body, maxEvents: options.maxEvents, now: options.now };
+    return owned ? this.#pool.run(task, { transferList: [body.buffer as ArrayBuffer] }) : this.#pool.run(task);
   }
 
   async close(): Promise<void> {

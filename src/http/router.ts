@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MethodNotAllowedError, NotFoundError, UnavailableError } from '../errors.js';
+import type { ReplicaBus } from '../delivery/replica-bus.js';
 import type { Logger } from '../logger.js';
 import { METRICS_PATH, type GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { Settings } from '../settings.js';
@@ -30,6 +31,8 @@ export interface HttpRoutesOptions {
   preparer: EventPreparer;
   metrics?: GatewayMetrics;
   services: SettingsApiOptions['services'];
+  /** When it crosses replicas (Redis), `/readyz` checks it too. */
+  bus?: Pick<ReplicaBus, 'crossReplica' | 'check'>;
 }
 
 /** A route of the table: the methods it takes (its `Allow`) and its handler. */
@@ -53,7 +56,7 @@ interface Route {
  * ```
  */
 export function createHttpHandler(options: HttpRoutesOptions): HttpHandler {
-  const { yoga, store, settings, log, ingestAdmission, preparer, metrics, services } = options;
+  const { yoga, store, settings, log, ingestAdmission, preparer, metrics, services, bus } = options;
   const routes = new Map<string, Route>([
     ['/healthz', { methods: ['GET', 'HEAD'], handle: async (_req, res) => sendJson(res, 200, { status: 'ok' }) }],
     [
@@ -63,11 +66,20 @@ export function createHttpHandler(options: HttpRoutesOptions): HttpHandler {
         handle: async (_req, res) => {
           try {
             await store.ping();
-            return sendJson(res, 200, { status: 'ready' });
           } catch (error) {
             log.warn({ err: error }, 'readiness check failed');
             return sendError(res, new UnavailableError('Not ready: the database does not answer'));
           }
+          if (bus?.crossReplica) {
+            try {
+              await bus.check();
+            } catch (error) {
+              // The outage itself is logged once by the bus; every probe would repeat it.
+              log.debug({ err: error }, 'readiness check failed: Redis');
+              return sendError(res, new UnavailableError('Not ready: Redis (SIEMGATE_REDIS_URL) does not answer'));
+            }
+          }
+          return sendJson(res, 200, { status: 'ready' });
         },
       },
     ],

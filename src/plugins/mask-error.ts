@@ -1,4 +1,4 @@
-import { GraphQLError, Kind, parse, print, visit, type ASTNode } from 'graphql';
+import { GraphQLError, Kind, parse, print, visit, type ASTNode, type GraphQLErrorOptions } from 'graphql';
 import type { MaskError } from 'graphql-yoga';
 import { ErrorCode, SERVER_SIDE_CODES } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -22,8 +22,7 @@ const graphQLInputPath = (path: string) => (path ? `input.${path}` : 'input');
 export function toClientError(error: unknown): GraphQLError | undefined {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   if (original instanceof GraphQLError) return error as GraphQLError;
-  const located = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
-  return toGatewayError(original, { inputPath: graphQLInputPath })?.toGraphQLError(located);
+  return toGatewayError(original, { inputPath: graphQLInputPath })?.toGraphQLError(locationOf(error));
 }
 
 /**
@@ -36,10 +35,13 @@ export function toClientError(error: unknown): GraphQLError | undefined {
  * ```
  */
 export function createMaskError(): MaskError {
-  return (error, message) => {
-    const located = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
-    return toClientError(error) ?? new GraphQLError(message, { ...located, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } });
-  };
+  return (error, message) => toClientError(error) ?? new GraphQLError(message, { ...locationOf(error), extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } });
+}
+
+/** Where in the document an error arose (its nodes, or its source positions where it has no nodes), and its path. */
+function locationOf(error: unknown): Pick<GraphQLErrorOptions, 'nodes' | 'source' | 'positions' | 'path'> {
+  if (!(error instanceof GraphQLError)) return {};
+  return { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path };
 }
 
 /** Yoga's logger interface. */

@@ -1,5 +1,9 @@
 import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
+
+/** `pg` is loaded when a PostgreSQL URL is used: an embedded (SQLite) gateway does not carry it in memory. */
+const loadPg = (): typeof pg => createRequire(import.meta.url)('pg') as typeof pg;
 import { isPostgresUrl, redactDatabaseUrl } from './database-url.js';
 import { openSqliteDatabase } from './sqlite-database.js';
 import type { Database } from './tables.js';
@@ -14,6 +18,8 @@ export interface DatabaseLocation {
   url?: string;
   /** SQLite's `synchronous` pragma (PostgreSQL commits durably by its own `synchronous_commit`). */
   synchronous?: 'FULL' | 'NORMAL';
+  /** SQLite, `FULL`: flush the WAL off the event loop with a `WalBarrier` instead of in each COMMIT (see `openSqliteDatabase`). */
+  flushOffThread?: boolean;
 }
 
 /** Options of {@link openPostgresDatabase}. */
@@ -43,10 +49,10 @@ function parseInt8(text: string): number {
   return value;
 }
 
-const storeTypes: pg.CustomTypesConfig = {
+const storeTypes = (driver: typeof pg): pg.CustomTypesConfig => ({
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
-};
+    oid === INT8_OID && format !== 'binary' ? parseInt8 : driver.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+});
 
 /** What to show an operator for the database in use: the SQLite file's path, or the URL with its password redacted. */
 export function describeDatabase(location: DatabaseLocation): string {
@@ -65,12 +71,13 @@ export function describeDatabase(location: DatabaseLocation): string {
  */
 export function openPostgresDatabase(url: string, options: PostgresDatabaseOptions = {}): Kysely<Database> {
   if (!isPostgresUrl(url)) throw new Error(`not a postgres:// URL: ${redactDatabaseUrl(url)}`);
-  const pool = new pg.Pool({
+  const driver = loadPg();
+  const pool = new driver.Pool({
     connectionString: url,
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     application_name: 'siemgate',
-    types: storeTypes,
+    types: storeTypes(driver),
   });
   pool.on('error', (error) => options.onIdleError?.(error));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -85,7 +92,7 @@ export function openPostgresDatabase(url: string, options: PostgresDatabaseOptio
  * ```
  */
 export function openDatabase(location: DatabaseLocation, options: Pick<PostgresDatabaseOptions, 'onIdleError'> = {}): Kysely<Database> {
-  return location.url ? openPostgresDatabase(location.url, options) : openSqliteDatabase(location.path, { synchronous: location.synchronous });
+  return location.url ? openPostgresDatabase(location.url, options) : openSqliteDatabase(location.path, { synchronous: location.synchronous, flushOffThread: location.flushOffThread && location.synchronous !== 'NORMAL' });
 }
 
 /** True when `db` talks to PostgreSQL (the same test as the migrations' `isPostgres`). */

@@ -45,6 +45,11 @@ export interface LogEntry {
 export interface EventLogOptions {
   /** Memory for recently appended and read segments. @default 33554432 (32 MiB) */
   cacheBytes?: number;
+  /**
+   * Called after each write transaction commits, before it is acknowledged: resolves once the commit is on disk
+   * (SQLite's `WalBarrier`). Unset: the commit itself is durable (PostgreSQL, or SQLite with `synchronous=FULL`).
+   */
+  durable?: () => Promise<void>;
 }
 
 type Executor = Kysely<Database> | Transaction<Database>;
@@ -89,12 +94,14 @@ export class EventLog {
   readonly #known = new Map<string, number>();
   readonly #pending = new WeakMap<object, PendingAppends>();
   readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #durable?: () => Promise<void>;
   #loaded?: Promise<void>;
 
   constructor(db: Kysely<Database>, options: EventLogOptions = {}) {
     this.#db = db;
     this.#postgres = db.getExecutor().adapter.constructor.name === 'PostgresAdapter';
     this.#cache = new SegmentCache(options.cacheBytes ?? 32 * 1024 * 1024);
+    this.#durable = options.durable;
   }
 
   /** Ids held by the in-memory index and bytes of cached segments (for metrics and the bench). */
@@ -102,23 +109,29 @@ export class EventLog {
     return { ids: this.#index.size, indexBytes: this.#index.bytes, cacheBytes: this.#cache.bytes };
   }
 
+  /** Builds the id index from the log, once; the first write waits for it. Call at start to do it before traffic. */
+  load(): Promise<void> {
+    return (this.#loaded ??= this.#load());
+  }
+
   /**
    * Runs a write transaction of one organisation in which {@link append} may be called. Appends of the same
    * organisation run one at a time; their segments become readable from memory once committed, and their
-   * ids are taken back from the index when the transaction fails.
+   * ids are taken back from the index when the transaction fails. Resolves once the commit is durable
+   * ({@link EventLogOptions.durable}).
    */
   async write<T>(organizationId: string, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    await (this.#loaded ??= this.#load());
+    await this.load();
     return this.#exclusive(organizationId, async () => {
       const pending: PendingAppends = { segments: [], ids: [] };
       const known = this.#known.get(organizationId);
+      let result: T;
       try {
-        const result = await runTransaction(this.#db, (trx) => {
+        result = await runTransaction(this.#db, (trx) => {
           this.#pending.set(trx, pending);
           return fn(trx);
         });
         for (const segment of pending.segments) this.#cache.put(segment);
-        return result;
       } catch (error) {
         for (const { hash, position } of pending.ids) this.#index.remove(hash, position);
         // The head did not move: the rollback took the appended segments back.
@@ -126,6 +139,12 @@ export class EventLog {
         else this.#known.set(organizationId, known);
         throw error;
       }
+      // Committed: acknowledged once on disk. The next write of this organisation need not wait for this flush
+      // (it waits for its own), so the lock is not held across it.
+      return { result, flushed: this.#durable?.() };
+    }).then(async ({ result, flushed }) => {
+      await flushed;
+      return result;
     });
   }
 

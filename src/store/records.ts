@@ -148,8 +148,14 @@ export interface DeadLetterPage {
 
 const dateOrNull = (s: string | null) => (s === null ? null : new Date(s));
 
+/** The columns a {@link SiemIntegrationRecord} is made of: every one but the sealed secrets. */
+export const INTEGRATION_RECORD_COLUMNS = [
+  'id', 'organization_id', 'customer_id', 'type', 'name', 'enabled', 'config', 'batch_size', 'flush_interval_seconds', 'retry_count',
+  'timeout_seconds', 'error_count', 'last_error', 'last_error_at', 'last_event_at', 'last_tested_ok_at', 'created_at', 'updated_at', 'filter',
+] as const satisfies readonly Exclude<keyof SiemIntegrationsTable, 'secrets'>[];
+
 /** Row → record. */
-export function toIntegrationRecord(row: Selectable<SiemIntegrationsTable>): SiemIntegrationRecord {
+export function toIntegrationRecord(row: Omit<Selectable<SiemIntegrationsTable>, 'secrets'>): SiemIntegrationRecord {
   const { secretFields, ...config } = JSON.parse(row.config) as Record<string, unknown> & { secretFields?: string[] };
   return {
     id: row.id,

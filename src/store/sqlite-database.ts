@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
 import { migrations } from '../../db/migrations/index.js';
 import type { Database } from './tables.js';
+import type { WalBarrier } from './wal-barrier.js';
 
 /** Options of {@link openSqliteDatabase}. */
 export interface SqliteDatabaseOptions {
@@ -15,6 +16,11 @@ export interface SqliteDatabaseOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** Open read-only (for tools that only inspect). @default false */
   readonly?: boolean;
+  /**
+   * With `synchronous: 'FULL'`: commits do not fsync; the caller makes them durable with a {@link WalBarrier} on
+   * `<path>-wal` (the flush off the event loop, shared by the commits waiting together). @default false
+   */
+  flushOffThread?: boolean;
 }
 
 /** Owner read/write only: the database holds tenants' events, key hashes and sealed SIEM credentials. */
@@ -60,7 +66,7 @@ export function openSqliteDatabase(path: string, options: SqliteDatabaseOptions 
     // Checkpoint every ~40 MiB of WAL instead of every 4 MiB: ingest commits rarely pay for a checkpoint.
     sqlite.pragma('wal_autocheckpoint = 10000');
   }
-  sqlite.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+  sqlite.pragma(`synchronous = ${options.flushOffThread ? 'NORMAL' : (options.synchronous ?? 'FULL')}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });

@@ -177,7 +177,14 @@ export class Store {
       const existing = await this.db.selectFrom('api_keys').select('id').where('token_hash', '=', hashApiToken(token)).executeTakeFirst();
       if (existing) return { created: false };
       const { organization } = await this.ensureOrganization(DEFAULT_ORGANIZATION_SLUG, 'Default organisation');
-      await this.tenant(organization.id).createApiKey({ name: 'bootstrap', role: Role.ADMIN, token }, actor);
+      try {
+        await this.tenant(organization.id).createApiKey({ name: 'bootstrap', role: Role.ADMIN, token }, actor);
+      } catch (error) {
+        // Replicas starting together on one database race to create it: the one that lost finds it made.
+        const made = await this.db.selectFrom('api_keys').select('id').where('token_hash', '=', hashApiToken(token)).executeTakeFirst();
+        if (made) return { created: false };
+        throw error;
+      }
       return { created: true };
     }
     if (await this.hasAnyApiKey()) return { created: false };

@@ -20,7 +20,7 @@ import type { Database, SiemIntegrationsTable } from './tables.js';
 
 import { AUDIT_EVENT_NAMES, AuditAction, auditView, changedSecretPaths, diffViews } from './audit-changes.js';
 import {
-  DEFAULT_BATCHING, toApiKeyRecord, toCounters, toIntegrationRecord,
+  DEFAULT_BATCHING, INTEGRATION_RECORD_COLUMNS, toApiKeyRecord, toCounters, toIntegrationRecord,
   type Actor, type ApiKeyRecord, type AuditPage, type CreateIntegrationInput, type DeadLetterPage, type DeadLetterRecord,
   type DeliveryCounters, type IntegrationFilter, type SiemIntegrationRecord, type UpdateIntegrationInput,
 } from './records.js';
@@ -103,7 +103,8 @@ export class TenantStore {
 
   /** The organisation's integrations, oldest first. */
   async listIntegrations(filter: IntegrationFilter = {}): Promise<SiemIntegrationRecord[]> {
-    let q = this.db.selectFrom('siem_integrations').selectAll().where('organization_id', '=', this.organizationId);
+    // Not the sealed secrets: a list never opens them.
+    let q = this.db.selectFrom('siem_integrations').select(INTEGRATION_RECORD_COLUMNS).where('organization_id', '=', this.organizationId);
     if (filter.type !== undefined) q = q.where('type', '=', filter.type);
     if (filter.enabled !== undefined) q = q.where('enabled', '=', filter.enabled ? 1 : 0);
     if (filter.customerId !== undefined) q = q.where('customer_id', '=', filter.customerId);
@@ -334,7 +335,11 @@ export class TenantStore {
 
   /** Delivery counters of every integration of the organisation, by integration id. */
   async deliveryStates(): Promise<Map<string, DeliveryCounters>> {
-    const rows = await this.db.selectFrom('delivery_state').selectAll().where('organization_id', '=', this.organizationId).execute();
+    const rows = await this.db
+      .selectFrom('delivery_state')
+      .select(['integration_id', 'cursor_seq', 'delivered', 'succeeded_attempts', 'failed_attempts', 'dead_lettered'])
+      .where('organization_id', '=', this.organizationId)
+      .execute();
     return new Map(rows.map((r) => [r.integration_id, toCounters(r)]));
   }
 

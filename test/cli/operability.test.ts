@@ -143,6 +143,7 @@ describe('every setting is validated', () => {
     SIEMGATE_MAX_INGEST_BYTES: ['big'],
     SIEMGATE_MAX_INGEST_EVENTS: ['0'],
     SIEMGATE_INGEST_CONCURRENCY: ['0', '65'],
+    SIEMGATE_INGEST_THREADS: ['-1', '65', 'two'],
     SIEMGATE_RETENTION_DAYS: ['0', 'a week'],
     SIEMGATE_RETRY_BASE_MS: ['0', '1.5'],
     SIEMGATE_RETRY_MAX_MS: ['0'],
@@ -156,6 +157,8 @@ describe('every setting is validated', () => {
     SIEMGATE_METRICS_TOKEN: ['short', `${'x'.repeat(20)} y`],
     SIEMGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION: ['0', '10001'],
     SIEMGATE_CORS_ORIGINS: ['*', 'https://console.example.com/path', 'ftp://x.example.com'],
+    SIEMGATE_REDIS_URL: ['localhost:6379', 'http://redis.example', 'redis://:pw@', 'redis://host/db/x'],
+    SIEMGATE_REDIS_PREFIX: ['has space', 'x'.repeat(65), 'glob*'],
   };
   const cases = Object.entries(BAD).flatMap(([name, values]) => values.map((value) => [name, value] as const));
 
