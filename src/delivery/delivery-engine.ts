@@ -11,6 +11,7 @@ import { IntegrationWorker, type DeadLettering, type DeliveryAttempt } from './i
 import { routes } from '../store/routing.js';
 import { StatusHub } from './status-hub.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import type { HeldIntegration } from './lease-store.js';
 import { LocalBus, appendedTopic, groupAppended, type AppendedGroup, type AppendedMessage, type ReplicaBus } from './replica-bus.js';
 
 /** Options of {@link DeliveryEngine}. */
@@ -155,6 +156,7 @@ export class DeliveryEngine {
       log: options.log,
       acquired: (ids) => this.#acquired(ids),
       relinquish: (id) => this.#stopWorker(id),
+      observed: (held) => this.#noticeChanges(held),
     });
     this.#delivery = new DeliveryStore(options.store.db, options.store.box, options.store.log, {
       owner: this.replicaId,
@@ -302,6 +304,20 @@ export class DeliveryEngine {
     const wanted = new Set(ready);
     const targets = ready.length > 16 ? await this.#delivery.listTargets() : await Promise.all(ready.map((id) => this.#delivery.getTarget(id)));
     for (const target of targets) if (target && wanted.has(target.id)) this.#startHeld(target);
+  }
+
+  /**
+   * Changes made through another replica (an update, a discard, dead letters queued for replay) notify only that
+   * replica's process: each lease round compares what the database holds with this replica's workers, and applies
+   * what differs the way a local change is applied.
+   */
+  #noticeChanges(held: ReadonlyMap<string, HeldIntegration>) {
+    for (const [id, now] of held) {
+      const worker = this.#workers.get(id);
+      if (!worker || this.#changes.has(id)) continue;
+      const changed = now.updatedAt !== worker.target.updatedAt || (now.cursor ?? 0) > worker.cursor || (now.replaying > 0 && worker.replaying === 0);
+      if (changed) this.#onIntegrationChanged(worker.target.organizationId, id);
+    }
   }
 
   /** Starts the target's worker if this replica (still) holds its lease and runs none for it yet. */

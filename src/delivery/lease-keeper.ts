@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/tables.js';
-import { LeaseStore } from './lease-store.js';
+import { LeaseStore, type HeldIntegration } from './lease-store.js';
 
 /** Options of {@link LeaseKeeper}. */
 export interface LeaseKeeperOptions {
@@ -21,6 +21,8 @@ export interface LeaseKeeperOptions {
   acquired(integrationIds: string[]): Promise<void>;
   /** Stop delivering this integration (after the batch in flight); resolves once stopped. */
   relinquish(integrationId: string): Promise<void>;
+  /** After each round: the integrations this replica delivers, as the database has them now. */
+  observed?(held: ReadonlyMap<string, HeldIntegration>): void;
 }
 
 /**
@@ -130,7 +132,7 @@ export class LeaseKeeper {
         log.warn({ integrationId: id, replicaId }, 'delivery lease taken over by another replica; stopping its worker');
         void this.#options.relinquish(id);
       }
-      const active = [...owned].filter((id) => !this.#releasing.has(id)).sort();
+      const active = [...owned.keys()].filter((id) => !this.#releasing.has(id)).sort();
       const share = fairShare(total, replicas, replicaId);
       if (active.length > share) {
         for (const id of active.splice(share)) this.#release(id);
@@ -143,6 +145,7 @@ export class LeaseKeeper {
         log.debug({ replicaId, integrations: fresh.length, share, replicas: replicas.length }, 'delivery leases acquired');
         await this.#options.acquired(fresh);
       }
+      this.#options.observed?.(owned);
     } catch (error) {
       log.warn({ err: error, replicaId }, 'renewing delivery leases failed');
       if (this.#held.size > 0 && now - this.#renewedAt >= leaseMs) {

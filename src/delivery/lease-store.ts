@@ -4,6 +4,17 @@ import { runRelaxedTransaction } from '../store/run-transaction.js';
 import type { Database } from '../store/tables.js';
 
 /**
+ * What this replica's round reads of each integration it holds, to notice changes made through another replica
+ * (whose notifications stay in that process): the integration's version, its durable cursor (a discard moves it),
+ * and its dead letters queued for replay.
+ */
+export interface HeldIntegration {
+  updatedAt: string | null;
+  cursor: number | null;
+  replaying: number;
+}
+
+/**
  * The SQL of delivery leases (tables `delivery_leases` and `replicas`), for one replica. Portable Kysely: the
  * only dialect-specific part is the claim, `FOR UPDATE SKIP LOCKED` on PostgreSQL (replicas claiming at once
  * take different rows without waiting for each other) and a conditional update on SQLite (one writer).
@@ -35,7 +46,7 @@ export class LeaseStore {
    * One transaction of {@link heartbeat}, {@link sync} and {@link renew}. Relaxed durability (no fsync of its own):
    * a heartbeat or renewal lost to a power cut only makes leases look older, and a cursor move is fenced anyway.
    */
-  async keepAlive(now: number, leaseMs: number): Promise<{ replicas: string[]; integrations: number; held: Set<string> }> {
+  async keepAlive(now: number, leaseMs: number): Promise<{ replicas: string[]; integrations: number; held: Map<string, HeldIntegration> }> {
     return runRelaxedTransaction(this.db, async (trx) => {
       const replicas = await this.heartbeat(now, leaseMs, trx);
       const integrations = await this.sync(trx);
@@ -88,11 +99,25 @@ export class LeaseStore {
     return Number(row?.n ?? 0);
   }
 
-  /** Extends every lease this replica holds to `now + leaseMs`; returns their integration ids. */
-  async renew(now: number, leaseMs: number, db: Kysely<Database> = this.db): Promise<Set<string>> {
+  /** Extends every lease this replica holds to `now + leaseMs`; returns them, by integration id. */
+  async renew(now: number, leaseMs: number, db: Kysely<Database> = this.db): Promise<Map<string, HeldIntegration>> {
     await db.updateTable('delivery_leases').set({ expires_at: now + leaseMs }).where('owner', '=', this.replicaId).execute();
-    const rows = await db.selectFrom('delivery_leases').select('integration_id').where('owner', '=', this.replicaId).execute();
-    return new Set(rows.map((r) => r.integration_id));
+    const rows = await db
+      .selectFrom('delivery_leases')
+      .leftJoin('siem_integrations', 'siem_integrations.id', 'delivery_leases.integration_id')
+      .leftJoin('delivery_state', 'delivery_state.integration_id', 'delivery_leases.integration_id')
+      .select(['delivery_leases.integration_id as id', 'siem_integrations.updated_at as updatedAt', 'delivery_state.cursor_seq as cursor'])
+      .where('delivery_leases.owner', '=', this.replicaId)
+      .execute();
+    const replaying = await db
+      .selectFrom('dead_letters')
+      .select((eb) => ['integration_id', eb.fn.countAll<number>().as('n')])
+      .where('status', '=', 'replaying')
+      .where('integration_id', 'in', (eb) => eb.selectFrom('delivery_leases').select('integration_id').where('owner', '=', this.replicaId))
+      .groupBy('integration_id')
+      .execute();
+    const counts = new Map(replaying.map((r) => [r.integration_id, Number(r.n)]));
+    return new Map(rows.map((r) => [r.id, { updatedAt: r.updatedAt, cursor: r.cursor === null ? null : Number(r.cursor), replaying: counts.get(r.id) ?? 0 }]));
   }
 
   /**

@@ -12,7 +12,7 @@ import { migrateToLatest } from '../../src/store/sqlite-database.js';
 import { Store } from '../../src/store/store.js';
 import type { SiemIntegrationRecord } from '../../src/store/tenant-store.js';
 import { forEachDialect, type TestDialect } from '../support/dialects.js';
-import { HEC_SUCCESS, makeEvents, startHecSink, waitFor, type HecSink, type TestEvent } from '../support/delivery.js';
+import { HEC_INVALID_DATA, HEC_SUCCESS, makeEvents, startHecSink, waitFor, type HecSink, type TestEvent } from '../support/delivery.js';
 
 /**
  * Issue 13, "replicas share the work safely": each integration is delivered by one replica at a time through a
@@ -121,7 +121,7 @@ async function cluster(dialect: TestDialect, integrations: number, options: { si
     );
   }
 
-  return { db, store, tenant, clock, sinks, integrations: created, attempts, engines, replica, ingest, committed, owners, settle };
+  return { db, store, org, tenant, clock, sinks, integrations: created, attempts, engines, replica, ingest, committed, owners, settle };
 }
 
 /** Ids in order of first arrival. */
@@ -292,6 +292,29 @@ forEachDialect((dialect) => {
     const holder = a.leases.has(mine!) ? 'replica-a' : 'replica-b';
     expect(c.attempts.filter((x) => x.integrationId === mine).map((x) => x.replica)).toEqual([holder]);
     expect(c.sinks[i]!.acceptedIds()).toEqual(ids(sent));
+  });
+
+  it('applies changes made through another replica (a rotated token, dead letters queued for replay) at its next round', async () => {
+    const c = await cluster(dialect, 1);
+    const a = await c.replica('replica-a');
+    const [integration] = c.integrations;
+    const sink = c.sinks[0]!;
+    sink.respond(() => HEC_INVALID_DATA);
+    const [refused] = await c.ingest(0, 1);
+    await waitFor(async () => (await c.tenant.deliveryState(integration!.id)).deadLettered === 1, { message: 'the refused event to be dead-lettered' });
+    sink.respond(() => HEC_SUCCESS);
+
+    // Another replica's store over the same database: its changes notify only its own process.
+    const other = new Store(c.db, c.store.box).tenant(c.org);
+    await other.updateIntegration(integration!.id, { config: { token: 'hec-token-rotated-0001' } }, actor);
+    expect(await other.replayDeadLetters(integration!.id, actor)).toBe(1);
+    await a.rebalanceLeases();
+
+    await sink.waitForIds([refused!.id]);
+    const later = await c.ingest(0, BATCH);
+    await sink.waitForIds(ids(later));
+    const accepted = sink.requests.filter((r) => r.status === 200);
+    expect(accepted.map((r) => r.request.headers.authorization)).toEqual(accepted.map(() => 'Splunk hec-token-rotated-0001'));
   });
 
   it('claims atomically: replicas claiming the same free leases at once (each on its own connections) never share one', async () => {
