@@ -80,6 +80,8 @@ export class LeaseStore {
       .leftJoin('delivery_leases', 'delivery_leases.integration_id', 'siem_integrations.id')
       .select('siem_integrations.id')
       .where('delivery_leases.integration_id', 'is', null)
+      // One order for every replica: two inserting the same new rows at once wait for each other, never deadlock.
+      .orderBy('siem_integrations.id')
       .execute();
     for (let i = 0; i < missing.length; i += 500) {
       await db
