@@ -124,6 +124,7 @@ describe.skipIf(POSTGRES_UNAVAILABLE !== undefined)(`three replicas on PostgreSQ
     // Kill the second replica mid-flight.
     const before = await owners(url);
     const victim = replicas[1]!;
+    const killedAt = Date.now();
     victim.child.kill('SIGKILL');
     expect((await exited(victim.child)).signal).toBe('SIGKILL');
     await sleep(200);
@@ -136,6 +137,7 @@ describe.skipIf(POSTGRES_UNAVAILABLE !== undefined)(`three replicas on PostgreSQ
       const s = shares(await owners(url));
       return s.size === 2 && !s.has(null) && [...s.values()].every((n) => n === INTEGRATIONS / 2);
     }, { timeoutMs: 20_000, message: 'the survivors to hold three leases each' });
+    console.log(`[fault] replicas kill -9: leases taken over ${Date.now() - killedAt} ms after the kill (lease ${LEASE_SECONDS} s)`);
     const after = await owners(url);
     const deadOwner = [...new Set(before.values())].find((o) => ![...after.values()].includes(o));
     const orphaned = new Set(integrationIds.filter((id) => before.get(id) === deadOwner));
