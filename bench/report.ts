@@ -1,3 +1,4 @@
+import type { ScaleOutResult } from './scenarios/scale-out.js';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
@@ -53,6 +54,8 @@ export interface BenchResults {
   listLatency?: LatencyResult;
   statusFanout?: FanoutResult;
   memory?: MemoryResult;
+  /** 1 and 3 replicas on PostgreSQL + Redis, and PostgreSQL's own append rate. */
+  scaleOut?: ScaleOutResult;
   rows: ReportRow[];
   wallTimeMs: number;
 }
@@ -213,6 +216,14 @@ export function buildRows(results: Omit<BenchResults, 'rows' | 'wallTimeMs'>): R
   latency('ingestEvents (1 event)', results.ingestLatency, TARGETS.ingestP99Ms);
   latency(`siemIntegrations (${count(LIST_INTEGRATIONS)} integrations, dashboard fields)`, results.listLatency, TARGETS.listP99Ms);
   if (results.statusFanout) latency(`siemIntegrationStatus fan-out (${results.statusFanout.subscribers} graphql-ws subscribers)`, results.statusFanout, TARGETS.statusFanoutP99Ms);
+  const scale = results.scaleOut;
+  if (scale) {
+    for (const r of scale.runs) {
+      rows.push(row({ figure: `scale-out: ${r.replicas} replica${r.replicas > 1 ? 's' : ''} on PostgreSQL + Redis, 3 integrations (ingest ${count(Math.round(r.ingestPerSec))} ev/s)`, value: `${count(Math.round(r.deliveriesPerSec))} deliveries/s`, runs: 1 }));
+    }
+    if (scale.append) rows.push(row({ figure: `scale-out: PostgreSQL alone, log appends (pgbench, ${scale.append.clients} clients, ${scale.append.eventsPerSegment}-event segments)`, value: `${count(Math.round(scale.append.eventsPerSec))} ev/s`, runs: 1 }));
+    for (const note of scale.notes) rows.push(row({ figure: `  note: ${note}`, value: '', runs: 0 }));
+  }
   const m = results.memory;
   if (m) {
     rows.push(row({ figure: 'idle RSS (started, one integration, nothing queued)', value: mib(m.baselineRssBytes), target: `< ${mib(TARGETS.idleRssBytes)}`, result: verdict(m.baselineRssBytes < TARGETS.idleRssBytes), runs: 1 }));

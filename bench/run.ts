@@ -30,6 +30,7 @@ import { ReceiverProcess } from './receiver-process.js';
 import { buildRows, formatTable, machineFacts, sourceState, writeResults, type BenchResults } from './report.js';
 import { createManyIntegrations, measureIngestLatency, measureListLatency } from './scenarios/api-latency.js';
 import { measureMemoryWhileDown } from './scenarios/memory.js';
+import { measureScaleOut, scaleOutUnavailable } from './scenarios/scale-out.js';
 import { measureStatusFanout } from './scenarios/status-fanout.js';
 import { ceiling, runComparison, siemgate, splunkLogging, syslogNg, type ComparisonScenario, type Forwarder } from './scenarios/throughput.js';
 
@@ -178,6 +179,14 @@ async function main(): Promise<void> {
     }
   }
   if (wanted('latency')) await latencySection(results);
+  if (wanted('scale')) {
+    const unavailable = await scaleOutUnavailable();
+    if (unavailable) log(`scale-out: skipped: ${unavailable}`);
+    else {
+      log('scale-out: 1 and 3 replicas on PostgreSQL + Redis, and PostgreSQL alone');
+      results.scaleOut = await measureScaleOut(log);
+    }
+  }
   if (wanted('memory')) {
     log(`memory: ${config.MEMORY_EVENTS.toLocaleString('en-US')} events queued while the destination answers 503`);
     results.memory = await measureMemoryWhileDown(log);

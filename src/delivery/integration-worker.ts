@@ -132,6 +132,8 @@ export class IntegrationWorker {
    * its queue was discarded (`cursor`: the durable cursor, moved past the discarded events).
    */
   update(target: DeliveryTarget, replaying?: number, cursor?: number): void {
+    // A new customer or filter may take events the old one skipped: look at the log again from the cursor.
+    if (target.updatedAt !== this.#target.updatedAt) this.#skipTo = 0;
     this.#target = target;
     if (replaying !== undefined) this.replaying = replaying;
     if (cursor !== undefined && cursor > this.cursor) {

@@ -29,14 +29,24 @@ export interface Segment {
  */
 export class SegmentCache {
   readonly #byOrg = new Map<string, Segment[]>();
-  readonly #queue: Segment[] = [];
+  /** Insertion order, for eviction; evicted slots are cleared at once (a held slot would keep its segment alive). */
+  readonly #queue: (Segment | undefined)[] = [];
   #queueHead = 0;
   #bytes = 0;
+  /** Segments cached now (the queue may still hold dropped ones until it is compacted). */
+  #count = 0;
 
   constructor(private readonly budgetBytes: number) {}
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** Segments cached, and segments the eviction queue still references (at most about twice as many). */
+  get size(): { cached: number; referenced: number } {
+    let referenced = 0;
+    for (const q of this.#queue) if (q) referenced++;
+    return { cached: this.#count, referenced };
   }
 
   put(segment: Segment): void {
@@ -47,8 +57,13 @@ export class SegmentCache {
     list.splice(at, 0, segment);
     this.#queue.push(segment);
     this.#bytes += segment.bytes;
-    while (this.#bytes > this.budgetBytes && this.#queueHead < this.#queue.length) this.#drop(this.#queue[this.#queueHead++]!);
-    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+    this.#count++;
+    while (this.#bytes > this.budgetBytes && this.#queueHead < this.#queue.length) {
+      const oldest = this.#queue[this.#queueHead];
+      this.#queue[this.#queueHead++] = undefined;
+      if (oldest) this.#drop(oldest);
+    }
+    if (this.#queueHead > 64 && this.#queueHead * 2 > this.#queue.length) {
       this.#queue.splice(0, this.#queueHead);
       this.#queueHead = 0;
     }
@@ -69,6 +84,18 @@ export class SegmentCache {
     const list = this.#byOrg.get(organizationId);
     if (!list) return;
     while (list.length > 0 && list[0]!.last <= upTo) this.#drop(list[0]!);
+    // Dropped segments still in the eviction queue would stay in memory: keep the queue to the live ones.
+    if (this.#queue.length - this.#queueHead > 2 * this.#count + 64) {
+      const live = this.#queue.slice(this.#queueHead).filter((q): q is Segment => q !== undefined && this.#isCached(q));
+      this.#queue.length = 0;
+      this.#queue.push(...live);
+      this.#queueHead = 0;
+    }
+  }
+
+  #isCached(segment: Segment): boolean {
+    const list = this.#byOrg.get(segment.organizationId);
+    return list !== undefined && list[lowerBound(list, segment.first)] === segment;
   }
 
   #drop(segment: Segment): void {
@@ -78,6 +105,7 @@ export class SegmentCache {
     if (list[at] !== segment) return;
     list.splice(at, 1);
     this.#bytes -= segment.bytes;
+    this.#count--;
     if (list.length === 0) this.#byOrg.delete(segment.organizationId);
   }
 

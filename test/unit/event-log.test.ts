@@ -190,3 +190,31 @@ describe('the event log', () => {
     await db.destroy();
   });
 });
+
+describe('the segment cache', () => {
+  const segment = (org: string, first: number, count: number, bytes: number) => ({
+    organizationId: org, first, last: first + count - 1, receivedAt: '', lines: [], facts: [], bytes,
+  });
+
+  it('keeps within its budget, evicting the oldest, and holds no reference to what it evicted or forgot', async () => {
+    const { SegmentCache } = await import('../../src/store/segment-cache.js');
+    const cache = new SegmentCache(1_000);
+    for (let i = 0; i < 500; i++) {
+      cache.put(segment('org', i * 10 + 1, 10, 100));
+      expect(cache.bytes).toBeLessThanOrEqual(1_000);
+      expect(cache.size.referenced).toBeLessThanOrEqual(10);
+    }
+    expect(cache.find('org', 4_995)?.first).toBe(4_991);
+    expect(cache.find('org', 5)).toBeUndefined();
+    cache.forget('org', 4_960);
+    expect(cache.find('org', 4_955)).toBeUndefined();
+    expect(cache.find('org', 4_975)?.first).toBe(4_971);
+    // Forgotten in bulk (a prune): the eviction queue lets go of them too.
+    for (let i = 0; i < 300; i++) {
+      cache.put(segment('other', i * 10 + 1, 10, 1));
+      cache.forget('other', i * 10 + 10);
+    }
+    expect(cache.size.cached).toBe(4);
+    expect(cache.size.referenced).toBeLessThanOrEqual(2 * 4 + 64);
+  });
+});
