@@ -126,6 +126,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
     retryBaseMs: settings.retryBaseMs,
     retryMaxMs: settings.retryMaxMs,
     bus,
+    leaseMs: settings.leaseSeconds * 1000,
   });
   const metrics = settings.metrics ? new GatewayMetrics({ store, engine }) : undefined;
   const deliveryLog = new DeliveryLog({ store, log });

@@ -155,6 +155,7 @@ describe('every setting is validated', () => {
     SIEMGATE_RETRY_BASE_MS: ['0', '1.5'],
     SIEMGATE_RETRY_MAX_MS: ['0'],
     SIEMGATE_SHUTDOWN_TIMEOUT_MS: ['soon'],
+    SIEMGATE_LEASE_SECONDS: ['0', '3601', 'a while'],
     SIEMGATE_DB_SYNCHRONOUS: ['OFF', 'EXTRA'],
     SIEMGATE_INGEST_READS_PER_ORG: ['0', 'many'],
     SIEMGATE_INGEST_BUFFER_BYTES_PER_ORG: ['1k', '2048'],
