@@ -277,7 +277,7 @@ export class DeliveryStore {
    * Keeps the log small without giving up idempotency, per organisation: drops the events of segments every
    * integration (enabled or paused) has moved past, keeping their ids and routing facts; deletes segments
    * received before `dedupBefore` (the retention window; older undelivered events were dead-lettered with their
-   * own copy first). With no integration nothing will read the log: everything counts as moved past.
+   * own copy first). With no integration nothing will read the log: everything up to the head counts as moved past.
    * Returns the number of segments compacted and deleted.
    */
   async prune(dedupBefore: Date, limit = 10_000): Promise<{ compacted: number; deleted: number }> {
@@ -286,13 +286,16 @@ export class DeliveryStore {
     const orgs = await this.db.selectFrom('log_heads').select('organization_id').execute();
     for (const { organization_id: org } of orgs) {
       if (compacted >= limit && deleted >= limit) break;
+      // The head first: an integration created after this read starts at or after it, so nothing past it is
+      // compacted under a reader, even when the organisation has no integration yet.
+      const head = await this.log.head(this.db, org);
       const min = await this.db
         .selectFrom('delivery_state')
         .innerJoin('siem_integrations', 'siem_integrations.id', 'delivery_state.integration_id')
         .select((eb) => eb.fn.min('delivery_state.cursor_seq').as('min'))
         .where('delivery_state.organization_id', '=', org)
         .executeTakeFirst();
-      const movedPast = min?.min === null || min?.min === undefined ? Number.MAX_SAFE_INTEGER : Number(min.min);
+      const movedPast = min?.min === null || min?.min === undefined ? head : Math.min(head, Number(min.min));
       const step = await this.log.prune(org, movedPast, dedupBefore, limit);
       compacted += step.compacted;
       deleted += step.deleted;

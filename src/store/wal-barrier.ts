@@ -64,36 +64,18 @@ export class WalBarrier {
   }
 }
 
-/** `fdatasync` of the file at `path` in libuv's thread pool; nothing to do when it does not exist. */
-export async function flush(path: string): Promise<void> {
-  let file;
-  try {
-    file = await open(path, 'r');
-  } catch (error) {
-    // No WAL file: nothing was written since the last checkpoint removed it.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new StoreUnavailableError('the write-ahead log cannot be opened to flush it', { cause: error });
-  }
-  try {
-    await file.datasync();
-  } catch (error) {
-    throw new StoreUnavailableError('the write-ahead log could not be flushed to disk', { cause: error });
-  } finally {
-    await file.close();
-  }
-}
-
 /**
- * {@link flush} on a file kept open between flushes (SQLite keeps its `-wal` file while the database is open; it
+ * `fdatasync` in libuv's thread pool of a file kept open between flushes (SQLite keeps its `-wal` file while the database is open; it
  * only truncates it), so a flush costs the `fdatasync` alone. After a failure the file is opened again.
  */
 export function keptOpenFlush(): ((path: string) => Promise<void>) & { close(): Promise<void> } {
   let file: Awaited<ReturnType<typeof open>> | undefined;
   const flushKept = async (path: string) => {
     try {
+      // Called after a commit: the -wal file exists while the database is open in WAL mode (SQLite truncates it,
+      // never removes it while connected). Not finding it means it is not where the commits went: an error.
       file ??= await open(path, 'r');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw new StoreUnavailableError('the write-ahead log cannot be opened to flush it', { cause: error });
     }
     try {
