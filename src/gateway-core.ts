@@ -99,7 +99,9 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
     log.warn({ keyFile: secretKey.path }, 'SIEMGATE_SECRET_KEY is not set: generated a key file beside the database. Back it up; without it stored secrets cannot be decrypted.');
   }
   // SQLite with synchronous=FULL: commits are flushed off the event loop, shared by the writes waiting together.
-  const flushOffThread = !settings.databaseUrl && settings.dbSynchronous === 'FULL';
+  // (A plain file path: the -wal file beside it is where the commits go.)
+  const plainFile = settings.databasePath !== ':memory:' && !settings.databasePath.startsWith('file:');
+  const flushOffThread = !settings.databaseUrl && settings.dbSynchronous === 'FULL' && plainFile;
   const database = { path: settings.databasePath, url: settings.databaseUrl, synchronous: settings.dbSynchronous, flushOffThread };
   const wal = flushOffThread ? new WalBarrier(`${settings.databasePath}-wal`) : undefined;
   const db = openDatabase(database, { onIdleError: (error) => log.warn({ err: error }, 'an idle database connection failed; the next query opens another') });
@@ -126,6 +128,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
     retryBaseMs: settings.retryBaseMs,
     retryMaxMs: settings.retryMaxMs,
     bus,
+    leaseMs: settings.leaseSeconds * 1000,
   });
   const metrics = settings.metrics ? new GatewayMetrics({ store, engine }) : undefined;
   const deliveryLog = new DeliveryLog({ store, log });
@@ -171,6 +174,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
       metrics?.close();
       await preparer.close();
       await bus.close();
+      await wal?.close();
       await destroyDatabase(db);
     },
   };

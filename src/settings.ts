@@ -71,6 +71,11 @@ export interface Settings {
   /** `SIEMGATE_SHUTDOWN_TIMEOUT_MS`: on SIGTERM, how long in-flight batches may finish before they are handed back. @default 10000 */
   shutdownTimeoutMs: number;
   /**
+   * `SIEMGATE_LEASE_SECONDS`: how long a replica's delivery lease of an integration lasts without renewal
+   * (renewed every third of it); a dead replica's integrations are taken over within two of these. @default 15
+   */
+  leaseSeconds: number;
+  /**
    * `SIEMGATE_DB_SYNCHRONOUS`: `FULL` (every commit survives power loss) or `NORMAL` (survives a process
    * crash, may lose the last commits on power loss; faster). @default "FULL"
    */
@@ -343,6 +348,12 @@ export const SETTINGS: { readonly [K in keyof Settings]-?: SettingSpec<K> } = {
     default: '10000',
     description: 'how long in-flight batches may finish on SIGTERM before they are handed back',
     parse: (raw) => parseInteger('SIEMGATE_SHUTDOWN_TIMEOUT_MS', raw, 10_000, 0, 600_000),
+  },
+  leaseSeconds: {
+    env: 'SIEMGATE_LEASE_SECONDS',
+    default: '15',
+    description: "how long a replica's lease on an integration's delivery lasts unrenewed (renewed every third of it); a dead replica's integrations move to the others within two of these",
+    parse: (raw) => parseInteger('SIEMGATE_LEASE_SECONDS', raw, 15, 1, 3600),
   },
   dbSynchronous: {
     env: 'SIEMGATE_DB_SYNCHRONOUS',

@@ -43,6 +43,24 @@ function toLine(payload: string): { line: string; timeMs: number } {
 
 export async function up(db: Kysely<any>): Promise<void> {
   const pg = isPostgres(db);
+  // PostgreSQL runs each migration in a transaction (transactional DDL). Kysely does not on SQLite, which has
+  // transactional DDL too: do it here, so that a crash in the middle of carrying the log over leaves the old log
+  // as it was, not half a new one that the next start trips over.
+  if (pg) return carryOver(db, pg);
+  const tables = new Set((await db.introspection.getTables()).map((t) => t.name));
+  // Committed by an earlier run that died before the migrator recorded it: done.
+  if (tables.has('event_segments') && !tables.has('events')) return;
+  await sql`begin immediate`.execute(db);
+  try {
+    await carryOver(db, pg);
+    await sql`commit`.execute(db);
+  } catch (error) {
+    await sql`rollback`.execute(db).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function carryOver(db: Kysely<any>, pg: boolean): Promise<void> {
   const bigint = pg ? 'bigint' : 'integer';
   await db.schema
     .createTable('log_heads')

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createSiemAdapter } from '../destinations/create-siem-adapter.js';
 import type { AdapterOptions, DestinationConfig, SiemAdapter } from '../destinations/types.js';
 import type { Logger } from '../logger.js';
@@ -9,6 +10,8 @@ import type { DeliveryCounters, SiemIntegrationRecord } from '../store/tenant-st
 import { IntegrationWorker, type DeadLettering, type DeliveryAttempt } from './integration-worker.js';
 import { routes } from '../store/routing.js';
 import { StatusHub } from './status-hub.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import type { HeldIntegration } from './lease-store.js';
 import { LocalBus, appendedTopic, groupAppended, type AppendedGroup, type AppendedMessage, type ReplicaBus } from './replica-bus.js';
 
 /** Options of {@link DeliveryEngine}. */
@@ -30,7 +33,20 @@ export interface DeliveryEngineOptions {
   createAdapter?: (config: DestinationConfig, options: AdapterOptions) => SiemAdapter;
   /** Carries status, attempts and wake-ups to and from other replicas. @default a {@link LocalBus} of its own (this replica alone) */
   bus?: ReplicaBus;
+  /** How long a replica's delivery lease lasts without renewal (renewed every third of it). @default 15000 */
+  leaseMs?: number;
+  /** This replica's id in `delivery_leases` and `replicas`. @default a random UUID */
+  replicaId?: string;
+  /**
+   * The only replica using the database: at start it frees leases a killed predecessor left behind.
+   * @default true on SQLite (its lock admits one process), false on PostgreSQL
+   */
+  soleReplica?: boolean;
+  /** The lease clock, epoch ms (replicas' clocks must agree to well within a lease). @default Date.now */
+  leaseClock?: () => number;
 }
+
+type LeaseOption = 'leaseMs' | 'replicaId' | 'soleReplica' | 'leaseClock';
 
 /** How often idle workers re-check the log while a cross-replica bus is down (wake-ups from other replicas may be lost). */
 export const BUS_DOWN_RECHECK_MS = 1000;
@@ -82,9 +98,13 @@ export const statusTopic = (organizationId: string) => `status:${organizationId}
 export const attemptsTopic = (organizationId: string) => `attempts:${organizationId}`;
 
 /**
- * Runs one {@link IntegrationWorker} per integration (a disabled one's is paused: it keeps its queue and
- * sends nothing), wakes them when the store commits new
+ * Runs one {@link IntegrationWorker} per integration whose delivery lease this replica holds (a disabled one's
+ * is paused: it keeps its queue and sends nothing), wakes them when the store commits new
  * events, follows integration changes, prunes the log, and publishes live status and attempts.
+ *
+ * Replicas share the integrations through leases in the database ({@link LeaseKeeper}): each takes its fair
+ * share, a lost lease stops its worker after the batch in flight, and a cursor move commits only while the
+ * lease is still this replica's. Alone on its database, a replica holds every lease.
  *
  * @example
  * ```ts
@@ -102,11 +122,16 @@ export class DeliveryEngine {
   /** See {@link DeliveryEngineOptions.bus}. */
   readonly bus: ReplicaBus;
 
+  /** This replica's id (see {@link DeliveryEngineOptions.replicaId}). */
+  readonly replicaId: string;
   readonly #delivery: DeliveryStore;
+  readonly #leases: LeaseKeeper;
   readonly #workers = new Map<string, IntegrationWorker>();
+  /** Workers stopping (lease lost or released), by integration: a new one waits for the old one. */
+  readonly #stoppingWorkers = new Map<string, { worker: IntegrationWorker; stopped: Promise<void> }>();
   readonly #changes = new Map<string, Promise<void>>();
   readonly #statusTimers = new Map<string, NodeJS.Timeout>();
-  readonly #options: Required<Omit<DeliveryEngineOptions, 'store' | 'egress' | 'log' | 'bus'>> & Pick<DeliveryEngineOptions, 'store' | 'egress' | 'log'>;
+  readonly #options: Required<Omit<DeliveryEngineOptions, 'store' | 'egress' | 'log' | 'bus' | LeaseOption>> & Pick<DeliveryEngineOptions, 'store' | 'egress' | 'log'>;
   #unsubscribe: (() => void)[] = [];
   #pruneTimer?: NodeJS.Timeout;
   #stopped = false;
@@ -121,11 +146,42 @@ export class DeliveryEngine {
       createAdapter: createSiemAdapter,
       ...options,
     };
-    this.#delivery = new DeliveryStore(options.store.db, options.store.box, options.store.log);
+    this.replicaId = options.replicaId ?? randomUUID();
+    this.#leases = new LeaseKeeper({
+      db: options.store.db,
+      replicaId: this.replicaId,
+      leaseMs: options.leaseMs ?? 15_000,
+      soleReplica: options.soleReplica,
+      clock: options.leaseClock,
+      log: options.log,
+      acquired: (ids) => this.#acquired(ids),
+      relinquish: (id) => this.#stopWorker(id),
+      observed: (held) => this.#noticeChanges(held),
+    });
+    this.#delivery = new DeliveryStore(options.store.db, options.store.box, options.store.log, {
+      owner: this.replicaId,
+      lost: (id) => this.#leases.lost(id),
+    });
     this.bus = options.bus ?? new LocalBus();
   }
 
-  /** Starts a worker for every integration (paused when disabled) and resumes each from its durable cursor. */
+  /** The integrations this replica delivers (holds the lease of). */
+  get leases(): ReadonlySet<string> {
+    return this.#leases.held;
+  }
+
+  /**
+   * One heartbeat, renewal and balancing round now, besides the periodic ones (e.g. when another replica
+   * announced that it joined or left). Never throws.
+   */
+  rebalanceLeases(): Promise<void> {
+    return this.#leases.rebalance();
+  }
+
+  /**
+   * Takes this replica's share of the delivery leases and starts a worker for each (paused when disabled),
+   * resumed from its durable cursor; keeps the leases renewed and balanced from then on.
+   */
   async start(): Promise<void> {
     this.#unsubscribe.push(
       this.#options.store.subscribe({
@@ -134,7 +190,7 @@ export class DeliveryEngine {
       }),
       ...this.#followBus(),
     );
-    for (const target of await this.#delivery.listTargets()) this.#startWorker(target);
+    await this.#leases.start();
     this.#pruneTimer = setInterval(() => {
       this.#delivery
         .prune(new Date(Date.now() - this.#options.retentionMs))
@@ -145,20 +201,25 @@ export class DeliveryEngine {
 
   /**
    * Stops delivering. Workers finish the batch in flight; after `deadlineMs` in-flight sends are aborted
-   * and their batches stay in the log, to be delivered (again) after the next start.
+   * and their batches stay in the log, to be delivered (again) after the next start or by another replica.
+   * Then the leases are released, so other replicas take over at once; `release: false` keeps them until
+   * they run out, as a replica that died would.
    */
-  async stop(deadlineMs = 10_000): Promise<void> {
+  async stop(deadlineMs = 10_000, { release = true }: { release?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     clearInterval(this.#pruneTimer);
     for (const timer of this.#statusTimers.values()) clearTimeout(timer);
+    await this.#leases.halt();
     await Promise.allSettled(this.#changes.values());
-    const workers = [...this.#workers.values()];
+    const stopping = [...this.#stoppingWorkers.values()];
+    const workers = [...this.#workers.values(), ...stopping.map((s) => s.worker)];
     const deadline = setTimeout(() => workers.forEach((w) => w.abortInFlight()), deadlineMs);
-    await Promise.allSettled(workers.map((w) => w.stop()));
+    await Promise.allSettled([...this.#workers.values()].map((w) => w.stop()).concat(stopping.map((s) => s.stopped)));
     clearTimeout(deadline);
     this.#workers.clear();
+    if (release) await this.#leases.leave().catch((error: unknown) => this.#options.log.warn({ err: error }, 'releasing delivery leases failed'));
   }
 
   /** Live figures of one integration: durable counters plus the worker's queue and latencies. */
@@ -227,6 +288,62 @@ export class DeliveryEngine {
     worker.start();
   }
 
+  /**
+   * These leases are this replica's now: start their workers. One whose previous worker is still stopping (a lease
+   * lost and claimed again) starts once that one has stopped, without holding up the lease round meanwhile.
+   */
+  async #acquired(ids: string[]): Promise<void> {
+    const ready = ids.filter((id) => !this.#stoppingWorkers.has(id));
+    for (const id of ids.filter((i) => this.#stoppingWorkers.has(i))) {
+      void this.#stoppingWorkers
+        .get(id)!
+        .stopped.then(() => this.#delivery.getTarget(id))
+        .then((target) => this.#startHeld(target))
+        .catch((error: unknown) => this.#options.log.warn({ err: error, integrationId: id }, 'could not start a delivery worker'));
+    }
+    const wanted = new Set(ready);
+    const targets = ready.length > 16 ? await this.#delivery.listTargets() : await Promise.all(ready.map((id) => this.#delivery.getTarget(id)));
+    for (const target of targets) if (target && wanted.has(target.id)) this.#startHeld(target);
+  }
+
+  /**
+   * Changes made through another replica (an update, a discard, dead letters queued for replay) notify only that
+   * replica's process: each lease round compares what the database holds with this replica's workers, and applies
+   * what differs the way a local change is applied.
+   */
+  #noticeChanges(held: ReadonlyMap<string, HeldIntegration>) {
+    for (const [id, now] of held) {
+      const worker = this.#workers.get(id);
+      if (!worker || this.#changes.has(id)) continue;
+      const changed = now.updatedAt !== worker.target.updatedAt || (now.cursor ?? 0) > worker.cursor || (now.replaying > 0 && worker.replaying === 0);
+      if (changed) this.#onIntegrationChanged(worker.target.organizationId, id);
+    }
+  }
+
+  /** Starts the target's worker if this replica (still) holds its lease and runs none for it yet. */
+  #startHeld(target: DeliveryTarget | null) {
+    if (!target || this.#stopped || !this.#leases.held.has(target.id) || this.#workers.has(target.id) || this.#stoppingWorkers.has(target.id)) return;
+    this.#startWorker(target);
+  }
+
+  /** The lease is gone or being released: stop the worker after the batch in flight. Never rejects. */
+  #stopWorker(id: string): Promise<void> {
+    const worker = this.#workers.get(id);
+    if (!worker) return this.#stoppingWorkers.get(id)?.stopped ?? Promise.resolve();
+    this.#workers.delete(id);
+    const stopping = {
+      worker,
+      stopped: worker
+        .stop()
+        .catch((error: unknown) => this.#options.log.warn({ err: error, integrationId: id }, 'stopping a delivery worker failed'))
+        .finally(() => {
+          if (this.#stoppingWorkers.get(id) === stopping) this.#stoppingWorkers.delete(id);
+        }),
+    };
+    this.#stoppingWorkers.set(id, stopping);
+    return stopping.stopped;
+  }
+
   #onAppended(organizationId: string, events: AppendedEvent[]) {
     const groups = groupAppended(events);
     this.bus.publish(appendedTopic(organizationId), { organizationId, groups } satisfies AppendedMessage);
@@ -263,16 +380,15 @@ export class DeliveryEngine {
     const target = await this.#delivery.getTarget(integrationId);
     const worker = this.#workers.get(integrationId);
     if (!target) {
-      if (worker) {
-        this.#workers.delete(integrationId);
-        await worker.stop();
-      }
+      this.#leases.forget(integrationId);
+      await this.#stopWorker(integrationId);
     } else if (worker) {
       // Disabling only pauses the worker; a discard moved the durable cursor, which the worker picks up.
       const [replaying, cursor] = await Promise.all([this.#delivery.countReplaying(integrationId), this.#delivery.cursor(integrationId)]);
       worker.update(target, replaying, cursor ?? undefined);
     } else {
-      this.#startWorker(target);
+      // A new integration (or one another replica delivers): claim its lease if this replica is below its share.
+      await this.#leases.rebalance();
     }
     this.#publishStatus(organizationId, integrationId, true);
   }

@@ -88,7 +88,10 @@ export class RedisBus implements ReplicaBus {
     const Redis = loadRedis();
     this.#pub = new Redis(options.url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     // Subscriptions made while disconnected wait for the connection (and are renewed after each reconnect).
-    this.#sub = new Redis(options.url, { ...common, maxRetriesPerRequest: null });
+    // No ready check on it: ioredis sends INFO after connecting, which Redis refuses once a PSUBSCRIBE queued during
+    // the connection went out first ("Connection in subscriber mode"), and the subscriptions were then lost
+    // (ioredis issue #2037).
+    this.#sub = new Redis(options.url, { ...common, maxRetriesPerRequest: null, enableReadyCheck: false });
     for (const client of [this.#pub, this.#sub]) {
       client.on('error', (error: Error) => this.#onError(error));
       for (const event of ['ready', 'close', 'end', 'reconnecting']) client.on(event, () => this.#updateConnected());

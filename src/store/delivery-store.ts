@@ -9,6 +9,7 @@ import type { EventLog, LogEntry } from './event-log.js';
 import { errorTrackingUpdate } from './error-tracking.js';
 import { runRelaxedTransaction } from './run-transaction.js';
 import { openDestinationConfig } from './sealed-config.js';
+import { isPostgres } from './database.js';
 import type { Database } from './tables.js';
 import type { Batching } from './tenant-store.js';
 
@@ -49,10 +50,32 @@ export interface DeadLetterReason {
 }
 
 /**
+ * A cursor move was refused because this replica no longer owns the integration's delivery lease (another
+ * replica took it over): nothing of the transaction was committed.
+ */
+export class LeaseLostError extends Error {
+  readonly code = 'SIEMGATE_LEASE_LOST';
+  constructor(readonly integrationId: string) {
+    super(`the delivery lease of integration ${integrationId} is held by another replica; the cursor was not moved`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** Cursor moves commit only while `owner` holds the integration's delivery lease (see `delivery_leases`). */
+export interface DeliveryFence {
+  /** This replica's id. */
+  owner: string;
+  /** Called when a move was refused, before {@link LeaseLostError} is thrown. */
+  lost?(integrationId: string): void;
+}
+
+/**
  * The delivery engine's view of the store. Unlike `TenantStore` it works across organisations: the
  * engine is a system component, not a request. Nothing here is reachable from the API.
  *
- * Cursor moves and their counters are committed in one transaction with the error tracking they imply.
+ * Cursor moves and their counters are committed in one transaction with the error tracking they imply. With a
+ * {@link DeliveryFence}, that transaction first checks (and, on PostgreSQL, row-locks) the integration's lease:
+ * a replica that lost the lease cannot move the cursor, so after a takeover only its batch in flight is sent twice.
  *
  * @example
  * ```ts
@@ -65,6 +88,7 @@ export class DeliveryStore {
     private readonly db: Kysely<Database>,
     private readonly box: SecretBox,
     private readonly log: EventLog,
+    private readonly fence?: DeliveryFence,
   ) {}
 
   /** Every integration, enabled or not. */
@@ -165,6 +189,7 @@ export class DeliveryStore {
    */
   async commitDelivered(integrationId: string, delivered: { cursorSeq?: number; count: number; replayedIds?: string[] }, at: Date): Promise<void> {
     await this.write(async (trx) => {
+      await this.checkLease(trx, integrationId);
       const state = trx
         .updateTable('delivery_state')
         .set((eb) => ({
@@ -199,6 +224,7 @@ export class DeliveryStore {
   async deadLetter(target: DeliveryTarget, entries: readonly (LogEntry | ReplayEntry)[], why: DeadLetterReason, at: Date): Promise<void> {
     const now = at.toISOString();
     await this.write(async (trx) => {
+      await this.checkLease(trx, target.id);
       const fresh = entries.filter((e): e is LogEntry => !('deadLetterId' in e));
       const replayed = entries.filter((e): e is ReplayEntry => 'deadLetterId' in e);
       for (let i = 0; i < fresh.length; i += 500) {
@@ -251,7 +277,7 @@ export class DeliveryStore {
    * Keeps the log small without giving up idempotency, per organisation: drops the events of segments every
    * integration (enabled or paused) has moved past, keeping their ids and routing facts; deletes segments
    * received before `dedupBefore` (the retention window; older undelivered events were dead-lettered with their
-   * own copy first). With no integration nothing will read the log: everything counts as moved past.
+   * own copy first). With no integration nothing will read the log: everything up to the head counts as moved past.
    * Returns the number of segments compacted and deleted.
    */
   async prune(dedupBefore: Date, limit = 10_000): Promise<{ compacted: number; deleted: number }> {
@@ -260,13 +286,16 @@ export class DeliveryStore {
     const orgs = await this.db.selectFrom('log_heads').select('organization_id').execute();
     for (const { organization_id: org } of orgs) {
       if (compacted >= limit && deleted >= limit) break;
+      // The head first: an integration created after this read starts at or after it, so nothing past it is
+      // compacted under a reader, even when the organisation has no integration yet.
+      const head = await this.log.head(this.db, org);
       const min = await this.db
         .selectFrom('delivery_state')
         .innerJoin('siem_integrations', 'siem_integrations.id', 'delivery_state.integration_id')
         .select((eb) => eb.fn.min('delivery_state.cursor_seq').as('min'))
         .where('delivery_state.organization_id', '=', org)
         .executeTakeFirst();
-      const movedPast = min?.min === null || min?.min === undefined ? Number.MAX_SAFE_INTEGER : Number(min.min);
+      const movedPast = min?.min === null || min?.min === undefined ? head : Math.min(head, Number(min.min));
       const step = await this.log.prune(org, movedPast, dedupBefore, limit);
       compacted += step.compacted;
       deleted += step.deleted;
@@ -278,6 +307,20 @@ export class DeliveryStore {
     return this.db
       .selectFrom('siem_integrations')
       .select(['id', 'organization_id', 'type', 'name', 'enabled', 'customer_id', 'filter', 'batch_size', 'flush_interval_seconds', 'retry_count', 'timeout_seconds', 'updated_at']);
+  }
+
+  /**
+   * With a fence: the lease must still be this replica's, or the transaction fails with {@link LeaseLostError}. On
+   * PostgreSQL the read locks the lease row until commit (`FOR UPDATE`: a concurrent claim skips it, `SKIP LOCKED`,
+   * and a takeover waits for this commit); SQLite has one writer, and one process (its lock), so a read suffices.
+   */
+  private async checkLease(trx: Transaction<Database>, integrationId: string): Promise<void> {
+    if (!this.fence) return;
+    const query = trx.selectFrom('delivery_leases').select('owner').where('integration_id', '=', integrationId);
+    const row = await (isPostgres(trx) ? query.forUpdate() : query).executeTakeFirst();
+    if (row?.owner === this.fence.owner) return;
+    this.fence.lost?.(integrationId);
+    throw new LeaseLostError(integrationId);
   }
 
   /** Delivery progress: relaxed durability (a lost commit means events delivered again, never lost). */

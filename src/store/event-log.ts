@@ -58,6 +58,8 @@ type Executor = Kysely<Database> | Transaction<Database>;
 interface PendingAppends {
   segments: Segment[];
   ids: { hash: IdHash; position: number }[];
+  /** The head this transaction found (and indexed other replicas' appends up to): committed, whatever happens here. */
+  caughtUpTo?: number;
 }
 
 /** Segment bounds looked at per read while filling a batch; position lookups of `#idsAt` read this many segments. */
@@ -88,7 +90,7 @@ const SEGMENTS_PER_PAGE = 2000;
 export class EventLog {
   readonly #db: Kysely<Database>;
   readonly #postgres: boolean;
-  readonly #index = new IdempotencyIndex();
+  #index = new IdempotencyIndex();
   readonly #cache: SegmentCache;
   /** Per organisation, the next position this process has indexed up to. */
   readonly #known = new Map<string, number>();
@@ -111,7 +113,13 @@ export class EventLog {
 
   /** Builds the id index from the log, once; the first write waits for it. Call at start to do it before traffic. */
   load(): Promise<void> {
-    return (this.#loaded ??= this.#load());
+    // A failed load (the database away at start) is tried again by the next caller, from an empty index.
+    return (this.#loaded ??= this.#load().catch((error: unknown) => {
+      this.#loaded = undefined;
+      this.#index = new IdempotencyIndex();
+      this.#known.clear();
+      throw error;
+    }));
   }
 
   /**
@@ -134,8 +142,10 @@ export class EventLog {
         for (const segment of pending.segments) this.#cache.put(segment);
       } catch (error) {
         for (const { hash, position } of pending.ids) this.#index.remove(hash, position);
-        // The head did not move: the rollback took the appended segments back.
-        if (known === undefined) this.#known.delete(organizationId);
+        // The head did not move: the rollback took our segments back. What was indexed from other replicas'
+        // appends stays indexed, and known as such (indexing it again would store each id twice).
+        if (pending.caughtUpTo !== undefined) this.#known.set(organizationId, pending.caughtUpTo);
+        else if (known === undefined) this.#known.delete(organizationId);
         else this.#known.set(organizationId, known);
         throw error;
       }
@@ -177,6 +187,7 @@ export class EventLog {
     if (!pending) throw new Error('EventLog.append must run inside EventLog.write');
     const next = await this.#lockHead(trx, organizationId);
     await this.#catchUp(trx, organizationId, next);
+    pending.caughtUpTo = next;
 
     const { lines, facts } = batch;
     const total = facts.length;

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /** A 64-bit hash of (organisation, event id), as two unsigned 32-bit halves. */
 export interface IdHash {
   hi: number;
@@ -13,12 +15,12 @@ export interface IdHash {
  *
  * @example
  * ```ts
- * const h = hashEventId(orgId, '6f1c…'); // { hi: 2841273123, lo: 99127734 }
+ * const h = hashEventId(orgId, '6f1c…'); // { hi: …, lo: … }, the same for the same pair within this process
  * ```
  */
 export function hashEventId(organizationId: string, id: string): IdHash {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c;
+  let a = SEED_A;
+  let b = SEED_B;
   for (let i = 0; i < organizationId.length; i++) {
     const c = organizationId.charCodeAt(i);
     a = Math.imul(a ^ c, 0x01000193);
@@ -33,6 +35,13 @@ export function hashEventId(organizationId: string, id: string): IdHash {
   }
   return { hi: fmix32(a ^ id.length) >>> 0, lo: fmix32(b ^ id.length) >>> 0 };
 }
+
+/**
+ * Seeds drawn per process: ids are chosen by clients, and with a fixed seed a tenant could pick ids that share
+ * home slots and make every probe long for every organisation.
+ */
+const SEED_A = (0x811c9dc5 ^ randomBytes(4).readUInt32LE(0)) >>> 0;
+const SEED_B = (0x9747b28c ^ randomBytes(4).readUInt32LE(0)) >>> 0;
 
 function rotl(x: number, r: number): number {
   return (x << r) | (x >>> (32 - r));

@@ -104,11 +104,28 @@ export interface DeadLettersTable {
   updated_at: string;
 }
 
+/** Who delivers an integration (see lease-*.ts in src/delivery): `owner` is a replica id, null when released. */
+export interface DeliveryLeasesTable {
+  integration_id: string;
+  owner: string | null;
+  /** Epoch ms; past it, another replica may claim the lease. */
+  expires_at: number;
+}
+
+/** Every live replica and its last heartbeat (epoch ms). */
+export interface ReplicasTable {
+  id: string;
+  started_at: number;
+  heartbeat_at: number;
+}
+
 export interface Database {
   event_segments: EventSegmentsTable;
   log_heads: LogHeadsTable;
   delivery_state: DeliveryStateTable;
   dead_letters: DeadLettersTable;
+  delivery_leases: DeliveryLeasesTable;
+  replicas: ReplicasTable;
   organizations: OrganizationsTable;
   api_keys: ApiKeysTable;
   siem_integrations: SiemIntegrationsTable;

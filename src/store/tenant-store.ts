@@ -13,6 +13,7 @@ import type { EventFacts } from '../events/stored-event.js';
 import { errorTrackingUpdate, type DeliveryOutcomeUpdate } from './error-tracking.js';
 import type { RoutingFilter } from './routing.js';
 import type { AppendedEvent, EventLog } from './event-log.js';
+import { isPostgres } from './database.js';
 import type { GroupCommit } from './group-commit.js';
 import { redactSecrets } from './redact.js';
 import { InvalidInputError, RecordNotFoundError, asStoreError } from './store-errors.js';
@@ -318,7 +319,9 @@ export class TenantStore {
 
   /** Throws {@link ApiKeyRevokedError} unless the key is still active in this organisation (inside the commit's transaction). */
   private async checkKeyActive(trx: Transaction<Database>, keyId: string): Promise<void> {
-    const key = await trx.selectFrom('api_keys').select('revoked_at').where('id', '=', keyId).where('organization_id', '=', this.organizationId).executeTakeFirst();
+    const query = trx.selectFrom('api_keys').select('revoked_at').where('id', '=', keyId).where('organization_id', '=', this.organizationId);
+    // PostgreSQL: a revocation committing meanwhile waits for this transaction, or this one sees it (SQLite has one writer).
+    const key = await (isPostgres(this.db) ? query.forShare() : query).executeTakeFirst();
     if (!key || key.revoked_at !== null) throw new ApiKeyRevokedError();
   }
 

@@ -30,8 +30,15 @@ export class WalBarrier {
   /** @param flushFile flushes one file to disk (injected by tests to observe how syncs are shared). */
   constructor(
     private readonly walPath: string,
-    private readonly flushFile: (path: string) => Promise<void> = flush,
+    private readonly flushFile: ((path: string) => Promise<void>) & { close?(): Promise<void> } = keptOpenFlush(),
   ) {}
+
+  /** Waits for the flush in flight and lets go of the file. */
+  async close(): Promise<void> {
+    await this.#next?.catch(() => undefined);
+    await this.#running?.catch(() => undefined);
+    await this.flushFile.close?.();
+  }
 
   /** Resolves once everything written to the database before this call is on disk. */
   sync(): Promise<void> {
@@ -57,21 +64,34 @@ export class WalBarrier {
   }
 }
 
-/** `fdatasync` of the file at `path` in libuv's thread pool; nothing to do when it does not exist. */
-export async function flush(path: string): Promise<void> {
-  let file;
-  try {
-    file = await open(path, 'r');
-  } catch (error) {
-    // No WAL file: nothing was written since the last checkpoint removed it.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new StoreUnavailableError('the write-ahead log cannot be opened to flush it', { cause: error });
-  }
-  try {
-    await file.datasync();
-  } catch (error) {
-    throw new StoreUnavailableError('the write-ahead log could not be flushed to disk', { cause: error });
-  } finally {
-    await file.close();
-  }
+/**
+ * `fdatasync` in libuv's thread pool of a file kept open between flushes (SQLite keeps its `-wal` file while the database is open; it
+ * only truncates it), so a flush costs the `fdatasync` alone. After a failure the file is opened again.
+ */
+export function keptOpenFlush(): ((path: string) => Promise<void>) & { close(): Promise<void> } {
+  let file: Awaited<ReturnType<typeof open>> | undefined;
+  const flushKept = async (path: string) => {
+    try {
+      // Called after a commit: the -wal file exists while the database is open in WAL mode (SQLite truncates it,
+      // never removes it while connected). Not finding it means it is not where the commits went: an error.
+      file ??= await open(path, 'r');
+    } catch (error) {
+      throw new StoreUnavailableError('the write-ahead log cannot be opened to flush it', { cause: error });
+    }
+    try {
+      await file.datasync();
+    } catch (error) {
+      const failed = file;
+      file = undefined;
+      await failed.close().catch(() => undefined);
+      throw new StoreUnavailableError('the write-ahead log could not be flushed to disk', { cause: error });
+    }
+  };
+  return Object.assign(flushKept, {
+    async close() {
+      const held = file;
+      file = undefined;
+      await held?.close();
+    },
+  });
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStreamReceiver, startUdpReceiver, type SyslogReceiver } from '../destinations/syslog-receivers.js';
+import { startStreamReceiver, startUdpReceiver, type SyslogReceiver } from '../support/syslog-receivers.js';
 import { postEvents, sleep } from '../support/fault-kit.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.js';
-import { parseCef, parseRfc3164Message, parseRfc5424Message, SpecViolation, type CefRecord } from '../support/spec-parsers.js';
+import { parseCef, parseRfc3164Message, parseRfc5424, SpecViolation, type CefRecord } from '../support/spec-parsers.js';
 
 /**
  * CEF and syslog injection: events whose fields carry pipes, backslashes, `=`, CR/LF, forged `CEF:0|` headers, forged
@@ -134,14 +134,14 @@ afterAll(async () => {
 
 /** Checks one CEF record against what was sent; returns its event id. */
 function checkRecord(cef: CefRecord, where: string): string {
-  const id = cef.ext.externalId;
+  const id = cef.extension.get('externalId');
   const want = id ? sent.expected.get(id) : undefined;
   expect(want, `${where}: a record that is none of the sent events: ${JSON.stringify(cef).slice(0, 300)}`).toBeDefined();
-  expect(cef.version).toBe(0);
+  expect(cef.version).toBe('0');
   expect(cef.name, `${where}: name`).toBe(want!.name);
   expect(cef.signatureId, `${where}: signature id`).toBe(want!.signatureId);
-  expect(cef.severity).toBe(7); // HIGH
-  for (const [k, v] of Object.entries(want!.ext)) expect(cef.ext[k], `${where}: extension ${k}`).toBe(v);
+  expect(cef.severity).toBe('7'); // HIGH
+  for (const [k, v] of Object.entries(want!.ext)) expect(cef.extension.get(k), `${where}: extension ${k}`).toBe(v);
   return id!;
 }
 
@@ -153,10 +153,10 @@ function expectExactlyOnce(ids: string[], where: string) {
 
 describe('CEF and syslog injection', () => {
   it.each([
-    ['SYSLOG over TCP (RFC 5424, octet counting)', () => syslogTcp, parseRfc5424Message, 20],
+    ['SYSLOG over TCP (RFC 5424, octet counting)', () => syslogTcp, parseRfc5424, 20],
     ['SYSLOG over UDP (RFC 3164)', () => syslogUdp, parseRfc3164Message, 4],
-    ['CEF over TCP (octet counting)', () => cefTcp, parseRfc5424Message, 23],
-    ['CEF over UDP', () => cefUdp, parseRfc5424Message, undefined],
+    ['CEF over TCP (octet counting)', () => cefTcp, parseRfc5424, 23],
+    ['CEF over UDP', () => cefUdp, parseRfc5424, undefined],
   ] as const)('%s: one frame per event, each one record with every hostile value intact', (where, receiver, parseSyslog, facility) => {
     const rx = receiver();
     expect(rx.errors, `${where}: framing errors`).toEqual([]);
@@ -167,8 +167,8 @@ describe('CEF and syslog injection', () => {
       expect([...frame.bytes].filter((b) => (b < 0x20 && b !== 0x09) || b === 0x7f), `${where}: raw control bytes in a frame`).toEqual([]);
       let cef: CefRecord;
       try {
-        // For RFC 3164 the default (parseRfc5424Message) would throw; each receiver gets the format it was configured with.
-        const syslog = (parseSyslog as (t: string) => ReturnType<typeof parseRfc5424Message>)(text);
+        // For RFC 3164 the default (parseRfc5424) would throw; each receiver gets the format it was configured with.
+        const syslog = (parseSyslog as (t: string) => ReturnType<typeof parseRfc5424>)(text);
         if (facility !== undefined) expect(syslog.facility, `${where}: facility`).toBe(facility);
         expect(syslog.severity, `${where}: syslog severity of a HIGH event`).toBe(3);
         cef = parseCef(syslog.msg);

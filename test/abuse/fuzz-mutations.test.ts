@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closedPort } from '../destinations/syslog-receivers.js';
+import { closedPort } from '../support/api.js';
 import { DOCUMENTED_CODES } from '../support/fault-kit.js';
 import { createApiKeyInput, createIntegrationInput, eventList, garbage, updateIntegrationInput } from '../support/fuzz.js';
 import { ADMIN_TOKEN, createKeyWithCli, readJsonAnswer, startTestGateway, type TestGateway } from '../support/gateway.js';

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStreamReceiver, startUdpReceiver, type SyslogReceiver } from '../destinations/syslog-receivers.js';
+import { startStreamReceiver, startUdpReceiver, type SyslogReceiver } from '../support/syslog-receivers.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
 import { startBlackhole, type Blackhole } from '../support/blackhole.js';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';

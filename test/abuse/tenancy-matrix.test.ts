@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyWithCli, startTestGateway, type GqlResponse, type TestGateway } from '../support/gateway.js';
 import { ADMIN_TOKEN } from '../support/gateway.js';
-import { makeEvents, postEvents, sleep, startIdReceiver, waitFor, type IdReceiver } from '../support/fault-kit.js';
+import { integrationStatus, makeEvents, postEvents, sleep, startIdReceiver, waitFor, type IdReceiver } from '../support/fault-kit.js';
 import { subscribe } from '../support/ws-subscribe.js';
 
 /**
@@ -234,6 +234,7 @@ describe("subscriptions across organisations and roles", () => {
     const statusB = await subscribe(g.url, bAdmin, STATUS, {});
     try {
       // B changes its integration and delivers (and fails) more events.
+      const bBefore = await integrationStatus(g, B.integrationId, bAdmin);
       expect((await g.gql('mutation($id: ID!) { updateSiemIntegration(id: $id, input: { batching: { retryCount: 1 } }) { id } }', { id: B.integrationId }, bAdmin)).errors).toBeUndefined();
       expect((await postEvents(g.url, makeEvents(2, { customerId: B.customerId }), { token: bAdmin })).status).toBe(202);
       // A changes its own integration: A's subscribers must see that (so they were live).
@@ -242,7 +243,9 @@ describe("subscriptions across organisations and roles", () => {
       await statusB.waitForResults(1);
       await statusA.waitForResults(1);
       await attemptsA.waitForResults(1, 5_000);
-      await sleep(1_500); // B's batch (flush interval 1 s) has been attempted by now
+      await waitFor(async () => (await integrationStatus(g, B.integrationId, bAdmin)).stats.deadLettered >= bBefore.stats.deadLettered + 2, {
+        message: "B's batch attempted (and refused by B's SIEM)",
+      });
       expect(statusB.results.some((r) => r.siemIntegrationStatus.id === B.integrationId)).toBe(true);
       for (const [name, sub] of [['status', statusA], ['attempts', attemptsA]] as const) {
         expectNothingOfB(sub.results, `A's ${name} subscription`);

@@ -1,12 +1,17 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dataOf, firstError } from '../support/api.js';
-import { gql, runCli, spawnServe, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
+import { runCliInProcess } from '../support/cli.js';
 import { forEachDialect } from '../support/dialects.js';
+import { gatewayEnv, gql, runCli, spawnServe, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
+import { waitFor } from '../support/wait.js';
 
-/** The `siemgate` binary (bin/siemgate.mjs), run as a separate process exactly as an operator runs it. */
+/**
+ * The `siemgate` binary (bin/siemgate.mjs), run as a separate process exactly as an operator runs it where the
+ * process matters (the first `keys create`, every `serve` that starts); the other commands run the same `main`
+ * in this process ({@link runCliInProcess}).
+ */
 
 const SECRET_KEY = Buffer.alloc(32, 9).toString('base64');
 const VIEWER_Q = '{ viewer { apiKeyId role organization { id slug } } }';
@@ -21,15 +26,7 @@ afterAll(async () => {
 function freshEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const { dir, cleanup } = tempDir();
   cleanups.push(cleanup);
-  return {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    SIEMGATE_DB: join(dir, 'siemgate.db'),
-    SIEMGATE_SECRET_KEY: SECRET_KEY,
-    SIEMGATE_BOOTSTRAP_TOKEN: '',
-    SIEMGATE_LOG_LEVEL: 'warn',
-    ...extra,
-  };
+  return gatewayEnv(dir, { SIEMGATE_SECRET_KEY: SECRET_KEY, SIEMGATE_BOOTSTRAP_TOKEN: '', ...extra });
 }
 
 const lines = (text: string) => text.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
@@ -61,7 +58,7 @@ forEachDialect((dialect) => {
 
     it('keys list --org acme lists the keys with their ids, roles and prefixes, never a token', async () => {
       const keyId = dataOf(await g.gql(VIEWER_Q, {}, acmeToken)).viewer.apiKeyId;
-      const { code, stdout } = await runCli(['keys', 'list', '--org', 'acme'], g.env);
+      const { code, stdout } = await runCliInProcess(['keys', 'list', '--org', 'acme'], g.env);
       expect(code).toBe(0);
       const row = lines(stdout).find((l) => l.includes(keyId));
       expect(row).toBeDefined();
@@ -73,7 +70,7 @@ forEachDialect((dialect) => {
 
     it('keys revoke <id> revokes the key: its token answers 401 from then on', async () => {
       const keyId = dataOf(await g.gql(VIEWER_Q, {}, acmeToken)).viewer.apiKeyId;
-      const { code, stdout } = await runCli(['keys', 'revoke', keyId], g.env);
+      const { code, stdout } = await runCliInProcess(['keys', 'revoke', keyId], g.env);
       expect(code).toBe(0);
       expect(stdout).toContain(keyId);
 
@@ -85,7 +82,7 @@ forEachDialect((dialect) => {
     it.concurrent.each([
       ['an unknown role', ['keys', 'create', '--org', 'acme', '--role', 'root'], /--role/],
     ])('refuses %s with a non-zero exit and the usage on stderr', async (_label, args, pattern) => {
-      const { code, stdout, stderr } = await runCli(args, g.env);
+      const { code, stdout, stderr } = await runCliInProcess(args, g.env);
       expect(code).not.toBe(0);
       expect(stderr).toMatch(/Usage/);
       expect(stderr).toMatch(pattern);
@@ -95,7 +92,7 @@ forEachDialect((dialect) => {
     it.concurrent.each([
       ['listing an organisation that does not exist', ['keys', 'list', '--org', 'nobody'], /nobody/],
     ])('fails on %s with a non-zero exit and a message naming it', async (_label, args, pattern) => {
-      const { code, stderr } = await runCli(args, g.env);
+      const { code, stderr } = await runCliInProcess(args, g.env);
       expect(code).not.toBe(0);
       expect(stderr).toMatch(pattern);
     });
@@ -127,21 +124,28 @@ describe('serve', () => {
     ['SIEMGATE_GRAPHIQL', { SIEMGATE_GRAPHIQL: 'maybe' }],
     ['SIEMGATE_EGRESS_ALLOW', { SIEMGATE_EGRESS_ALLOW: '10.0.0.0/99' }],
   ])('refuses to start with a bad %s: non-zero exit, one stderr line naming the setting', async (setting, bad) => {
-    const { code, stdout, stderr } = await runCli(['serve'], freshEnv(bad), 60_000);
+    const { code, stdout, stderr } = await runCliInProcess(['serve'], freshEnv(bad));
     expect(code).not.toBe(0);
     expect(lines(stderr)).toHaveLength(1);
     expect(stderr).toContain(setting);
     expect(stdout).not.toMatch(/listening/);
   });
 
-  it('on a first start without a bootstrap token, creates organisation default and prints its admin token once', async () => {
-    const env = freshEnv({ SIEMGATE_SECRET_KEY: '' });
+  it('on a first start without a bootstrap token, creates organisation default and prints its admin token once: the only human text (stderr); the log is JSON lines only (stdout); a restart prints none', async () => {
+    const env = freshEnv({ SIEMGATE_SECRET_KEY: '', SIEMGATE_LOG_LEVEL: 'info' });
+    const jsonOnly = (out: string) => {
+      const logLines = lines(out);
+      for (const line of logLines) expect(() => JSON.parse(line), line).not.toThrow();
+      return logLines.map((l) => JSON.parse(l));
+    };
     const first = await serve(env);
     // The token block is the only text on stderr; the log (stdout) is JSON and never holds the token.
     const token = await waitFor(() => lines(first.stderr()).find((l) => TOKEN_LINE.test(l)));
     expect(first.stdout()).not.toContain(token);
     const { viewer } = dataOf(await gql(`${first.url}/graphql`, VIEWER_Q, {}, token));
     expect(viewer).toMatchObject({ role: 'ADMIN', organization: { slug: 'default' } });
+    // Something the log reports: a client mistake.
+    await fetch(`${first.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"query":"{ nope }"}' });
 
     // With no SIEMGATE_SECRET_KEY, a key file was generated beside the database, readable by the owner only, with a warning.
     const keyFile = env.SIEMGATE_DB!.replace(/\.db$/, '.key');
@@ -149,12 +153,18 @@ describe('serve', () => {
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(first.stdout()).toContain('SIEMGATE_SECRET_KEY'); // a JSON warning in the log
     await stop(first.child);
+    expect(first.stderr()).toBe(`Created organisation "default" and its first admin API key. This token is shown only once; store it safely:\n${token}\n`);
+    const logged = jsonOnly(first.stdout());
+    expect(logged.find((l) => l.msg === 'siemgate listening')).toMatchObject({ level: 30, address: '127.0.0.1', url: `${first.url}/graphql` });
+    expect(logged.map((l) => l.msg)).toContain('shutting down');
+    expect(first.stdout()).not.toContain(token);
 
     // The second start prints no new token, and the first one still works.
     const second = await serve(env);
     expect(dataOf(await gql(`${second.url}/graphql`, VIEWER_Q, {}, token)).viewer.role).toBe('ADMIN');
     await stop(second.child);
     expect(second.stderr()).toBe('');
+    expect(jsonOnly(second.stdout()).map((l) => l.msg)).toContain('siemgate listening');
     expect(second.stdout()).not.toContain(token);
   });
 
@@ -180,14 +190,3 @@ describe('serve', () => {
     await stop(second.child);
   });
 });
-
-/** Polls until `probe` returns a value (the process prints asynchronously); fails after `timeoutMs`. */
-async function waitFor<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('waited in vain');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
 import {
-  TEST_EVENT_TYPE, TEST_INTEGRATION, closedPort, createIntegration, firstError, getIntegration, startHecReceiver, startSyslogTcpReceiver,
-  testEventRequests, testIntegration, updateIntegration, type SyslogTcpReceiver,
+  TEST_EVENT_TYPE, TEST_INTEGRATION, closedPort, createIntegration, firstError, getIntegration, startHecReceiver,
+  testEventRequests, testIntegration, updateIntegration,
 } from '../support/api.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.js';
+import { startStreamReceiver, type StreamReceiver } from '../support/syslog-receivers.js';
 import { tlsFixtures } from '../support/tls-fixtures.js';
 
 /**
@@ -23,14 +24,14 @@ const pki = tlsFixtures();
 let g: TestGateway;
 let hec: HttpReceiver;
 let hecTls: HttpReceiver;
-let syslog: SyslogTcpReceiver;
+let syslog: StreamReceiver;
 
 beforeAll(async () => {
   [g, hec, hecTls, syslog] = await Promise.all([
     startTestGateway(),
     startHecReceiver(HEC_TOKEN),
     startHecReceiver(HEC_TOKEN, { tls: { cert: pki.serverCert, key: pki.serverKey } }),
-    startSyslogTcpReceiver(),
+    startStreamReceiver(),
   ]);
 });
 afterAll(async () => {
@@ -80,7 +81,8 @@ describe('a successful test', () => {
     const result = await testIntegration(g, created.id);
     expect(result).toMatchObject({ success: true, message: 'Test event sent successfully' });
     await syslog.waitForFrames(before + 1);
-    const frames = syslog.frames.slice(before).filter((f) => f.includes(TEST_EVENT_TYPE));
+    expect(syslog.errors, 'octet-counted framing').toEqual([]);
+    const frames = syslog.texts().slice(before).filter((f) => f.includes(TEST_EVENT_TYPE));
     expect(frames).toHaveLength(1);
     const frame = frames[0]!;
     // RFC 5424 header (PRI of local0 = 16 × 8 + severity), then the CEF record.
@@ -214,6 +216,6 @@ describe('the egress policy (default: loopback, link-local and metadata addresse
     const result = await testIntegration(strict, created.id);
     expect(result.success).toBe(false);
     expect(result.message).toBe(`Connection test failed: could not connect to 127.0.0.1:${syslog.port}`);
-    expect(syslog.frames.slice(before).filter((f) => f.includes(TEST_EVENT_TYPE))).toEqual([]);
+    expect(syslog.texts().slice(before).filter((f) => f.includes(TEST_EVENT_TYPE))).toEqual([]);
   });
 });

@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedPort, startHecReceiver, testEventRequests } from '../support/api.js';
 import { ingest, waitFor } from '../support/delivery.js';
+import { runCliInProcess } from '../support/cli.js';
 import { createKeyWithCli, runCli, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.js';
-import { startUdpReceiver, type SyslogReceiver } from '../destinations/syslog-receivers.js';
-import { SHARED_KEY, WORKSPACE_ID, rest, startDataCollector } from '../rest/rest-support.js';
+import { startUdpReceiver, type SyslogReceiver } from '../support/syslog-receivers.js';
+import { SHARED_KEY, WORKSPACE_ID, rest, startDataCollector } from '../support/rest.js';
 
 /**
- * The second product document's commands, run verbatim (`siemgate` for `raxe`) through the real bin
- * against a running gateway and real receivers; only SIEM addresses (and the Sentinel placeholders, which
+ * The second product document's commands, run verbatim (`siemgate` for `raxe`) against a running gateway and real
+ * receivers: the first through the real bin (a separate process), the others through the same `main` in this
+ * process ({@link runCliInProcess}); only SIEM addresses (and the Sentinel placeholders, which
  * are not a workspace GUID or a base64 key) are replaced. The API key of organisation `mssp_partner`
  * is created with `siemgate keys create`, so `--mssp mssp_partner` works as written.
  */
 
-// Each command is a separate process (a few seconds each on a busy 2-core machine).
-vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
 
 const lines = (text: string) => text.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
 
@@ -23,19 +23,22 @@ async function setup() {
   const g = await startTestGateway();
   const token = await createKeyWithCli(g.env, 'mssp_partner', 'admin');
   const env = { SIEMGATE_URL: g.url, SIEMGATE_TOKEN: token };
-  const siemgate = (...args: string[]) => runCli(args, env);
-  return { g, token, env, siemgate };
+  const siemgate = (...args: string[]) => runCliInProcess(args, env);
+  /** The same command through the real binary, a separate process. */
+  const siemgateBin = (...args: string[]) => runCli(args, env);
+  return { g, token, env, siemgate, siemgateBin };
 }
 
 describe('the Quick Start: configure, test, show, disable (Splunk HEC for cust_acme)', () => {
   let g: TestGateway;
   let token: string;
   let siemgate: (...args: string[]) => ReturnType<typeof runCli>;
+  let siemgateBin: (...args: string[]) => ReturnType<typeof runCli>;
   let hec: HttpReceiver;
   let url: string;
 
   beforeAll(async () => {
-    ({ g, token, siemgate } = await setup());
+    ({ g, token, siemgate, siemgateBin } = await setup());
     hec = await startHecReceiver('hec-token-here');
     url = `${hec.url}/services/collector/event`;
   });
@@ -44,8 +47,8 @@ describe('the Quick Start: configure, test, show, disable (Splunk HEC for cust_a
     await g?.stop({ removeDatabase: true });
   });
 
-  it('configure creates the customer\'s integration, routed by customerId', async () => {
-    const { code, stdout, stderr } = await siemgate('customer', 'siem', 'configure', 'cust_acme', '--mssp', 'mssp_partner', '--type', 'splunk', '--url', url, '--token', 'hec-token-here', '--index', 'security', '--source', 'raxe');
+  it('configure (the real binary) creates the customer\'s integration, routed by customerId', async () => {
+    const { code, stdout, stderr } = await siemgateBin('customer', 'siem', 'configure', 'cust_acme', '--mssp', 'mssp_partner', '--type', 'splunk', '--url', url, '--token', 'hec-token-here', '--index', 'security', '--source', 'raxe');
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(lines(stdout)[0]).toMatch(/^Configured SIEM integration splunk for cust_acme \([0-9a-f-]{36}\)$/);
     const listed = (await rest(g, 'GET', '/v1/settings/siem', undefined, { token })).json;
@@ -140,14 +143,14 @@ describe('the Quick Start: configure, test, show, disable (Splunk HEC for cust_a
     ['a URL the gateway refuses', ['customer', 'siem', 'configure', 'cust_new', '--type', 'splunk', '--url', 'ftp://x/y', '--token', 't'], {}, 65, /config\.endpoint: must be an http or https URL, not ftp/],
   ])('%s: exit %s with a clear message', async (_label, args, extraEnv, exitCode, message) => {
     const closed = String(await closedPort());
-    const { code, stderr } = await runCli((args as string[]).map((a) => a.replace('CLOSED', closed)), { SIEMGATE_URL: g.url, SIEMGATE_TOKEN: token, ...extraEnv });
+    const { code, stderr } = await runCliInProcess((args as string[]).map((a) => a.replace('CLOSED', closed)), { SIEMGATE_URL: g.url, SIEMGATE_TOKEN: token, ...extraEnv });
     expect(code).toBe(exitCode);
     expect(stderr).toMatch(message);
   });
 
   it('a viewer key is unauthorised (77)', async () => {
     const viewer = await createKeyWithCli(g.env, 'mssp_partner', 'viewer');
-    const { code, stderr } = await runCli(['customer', 'siem', 'show', 'cust_acme', '--mssp', 'mssp_partner'], { SIEMGATE_URL: g.url, SIEMGATE_TOKEN: viewer });
+    const { code, stderr } = await runCliInProcess(['customer', 'siem', 'show', 'cust_acme', '--mssp', 'mssp_partner'], { SIEMGATE_URL: g.url, SIEMGATE_TOKEN: viewer });
     expect(code).toBe(77);
     expect(stderr).toMatch(/forbidden: .*admin/);
   });

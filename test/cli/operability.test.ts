@@ -5,7 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SETTINGS, SettingsError, loadSettings, settingSpecs, settingsMarkdownRows } from '../../src/settings.js';
 import { closedPort, createIntegration, getIntegration, testIntegration, updateIntegration } from '../support/api.js';
 import { createSplunkIntegration, ingest, makeEvent, startHecSink } from '../support/delivery.js';
+import { runCliInProcess } from '../support/cli.js';
 import { runCli, spawnServe, startTestGateway, tempDir } from '../support/gateway.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * The rough edges of issue 11, each through the real `siemgate` binary (a separate process, as an operator
@@ -28,10 +30,15 @@ function freshDir(): string {
   return dir;
 }
 
-/** Runs `siemgate <args>` in `cwd` with exactly the siemgate settings given (none inherited from this process). */
-function siemgate(args: string[], env: Record<string, string>, cwd = ROOT) {
+/**
+ * Runs `siemgate <args>` in `cwd` with exactly the siemgate settings given (none inherited from this process): the
+ * real binary as a separate process for what depends on the process (`--version` once, `serve` that gets as far
+ * as listening); every other command runs the same `main` in this process ({@link runCliInProcess}).
+ */
+function siemgate(args: string[], env: Record<string, string>, cwd = ROOT, options: { spawn?: boolean } = {}) {
   // The timeout is a guard against a hang, not a timing assertion.
-  return runCli(args, env, 60_000, { cwd, isolated: true });
+  if (options.spawn) return runCli(args, env, 60_000, { cwd, isolated: true });
+  return runCliInProcess(args, env, { cwd, isolated: true });
 }
 
 const lines = (text: string) => text.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
@@ -62,8 +69,8 @@ function settingNamesInSources(): string[] {
 
 describe('siemgate --version', () => {
   const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  it.concurrent.each([['--version'], ['-v'], ['version']])('%s prints "siemgate <package.json version>" and exits 0', async (flag) => {
-    expect(await siemgate([flag], { PORT: 'not even a port' })).toEqual({ code: 0, stdout: `siemgate ${version}\n`, stderr: '' });
+  it.concurrent.each([['--version', true], ['-v', false], ['version', false]])('%s prints "siemgate <package.json version>" and exits 0 (the binary: %s)', async (flag, spawn) => {
+    expect(await siemgate([flag], { PORT: 'not even a port' }, ROOT, { spawn })).toEqual({ code: 0, stdout: `siemgate ${version}\n`, stderr: '' });
   }, SPAWN_TIMEOUT);
 });
 
@@ -148,6 +155,7 @@ describe('every setting is validated', () => {
     SIEMGATE_RETRY_BASE_MS: ['0', '1.5'],
     SIEMGATE_RETRY_MAX_MS: ['0'],
     SIEMGATE_SHUTDOWN_TIMEOUT_MS: ['soon'],
+    SIEMGATE_LEASE_SECONDS: ['0', '3601', 'a while'],
     SIEMGATE_DB_SYNCHRONOUS: ['OFF', 'EXTRA'],
     SIEMGATE_INGEST_READS_PER_ORG: ['0', 'many'],
     SIEMGATE_INGEST_BUFFER_BYTES_PER_ORG: ['1k', '2048'],
@@ -212,7 +220,7 @@ describe('serve and its address', () => {
       SIEMGATE_DB: join(freshDir(), 'x.db'),
       SIEMGATE_SECRET_KEY: SECRET_KEY,
       SIEMGATE_LOG_LEVEL: 'warn',
-    });
+    }, ROOT, { spawn: true });
     expect(code).toBe(78);
     expect(lines(stderr)).toEqual([`siemgate: port ${port} is already in use (set PORT)`]);
     expect(stdout).toBe('');
@@ -226,7 +234,7 @@ describe('serve and its address', () => {
       SIEMGATE_DB: join(freshDir(), 'x.db'),
       SIEMGATE_SECRET_KEY: SECRET_KEY,
       SIEMGATE_LOG_LEVEL: 'warn',
-    });
+    }, ROOT, { spawn: true });
     expect(code).toBe(78);
     expect(lines(stderr)).toEqual(['siemgate: cannot listen on 192.0.2.1: not an address of this machine (set HOST)']);
     expect(stdout).toBe('');
@@ -269,7 +277,10 @@ describe('health is UNKNOWN until something was tried', () => {
     const event = makeEvent({ customerId: 'cust_delivered' });
     await ingest(g.url, [event]);
     await sink.waitForIds([event.id]);
-    const afterDelivery = await waitUntil(() => getIntegration(g, delivered.id), (i) => i.lastEventAt !== null);
+    const afterDelivery = await waitFor(async () => {
+      const i = await getIntegration(g, delivered.id);
+      return i.lastEventAt !== null ? i : undefined;
+    }, { message: 'lastEventAt set after the delivery' });
     expect(afterDelivery.health).toBe('HEALTHY');
 
     const unreachable = await createIntegration(g, { name: 'Nowhere', customerId: 'cust_nowhere', config: { splunk: { endpoint: `http://127.0.0.1:${await closedPort()}/services/collector/event`, token: 't' } } });
@@ -281,11 +292,3 @@ describe('health is UNKNOWN until something was tried', () => {
     expect((await updateIntegration(g, tested.id, { enabled: true })).health).toBe('HEALTHY');
   }, SPAWN_TIMEOUT);
 });
-
-async function waitUntil<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; ; i++) {
-    const value = await read();
-    if (done(value) || i > 200) return value;
-    await new Promise((ok) => setTimeout(ok, 50));
-  }
-}

@@ -1,8 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createIntegration } from '../support/api.js';
-import { ADMIN_TOKEN, gql, spawnServe, tempDir, type TestGateway } from '../support/gateway.js';
+import { ADMIN_TOKEN, gatewayEnv, gql, spawnServe, tempDir, type TestGateway } from '../support/gateway.js';
 import { HEC_SUCCESS, ingest, integrationStatus, makeEvents, startHecSink, waitFor, type HecSink, type TestEvent } from '../support/delivery.js';
 
 /**
@@ -20,18 +19,7 @@ afterEach(async () => {
 function serveEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const { dir, cleanup } = tempDir();
   cleanups.push(cleanup);
-  return {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    SIEMGATE_DB: join(dir, 'siemgate.db'),
-    SIEMGATE_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
-    SIEMGATE_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
-    SIEMGATE_LOG_LEVEL: 'warn', // not silent: spawnServe waits for the start line
-    SIEMGATE_EGRESS_ALLOW: '127.0.0.0/8',
-    SIEMGATE_RETRY_BASE_MS: '20',
-    SIEMGATE_RETRY_MAX_MS: '200',
-    ...extra,
-  };
+  return gatewayEnv(dir, { SIEMGATE_EGRESS_ALLOW: '127.0.0.0/8', SIEMGATE_RETRY_BASE_MS: '20', SIEMGATE_RETRY_MAX_MS: '200', ...extra });
 }
 
 async function serve(env: NodeJS.ProcessEnv) {

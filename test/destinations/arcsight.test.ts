@@ -6,8 +6,8 @@ import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
 import { closeAfterEach, startHttpReceiver } from '../support/http-receiver.js';
 import { tlsFixtures } from '../support/tls-fixtures.js';
-import { extensionMap, parseCefLine } from './cef-spec-parser.js';
-import { closedPort } from './syslog-receivers.js';
+import { parseCef } from '../support/spec-parsers.js';
+import { closedPort } from '../support/api.js';
 
 const egress = new EgressPolicy({ allow: ['127.0.0.1/32'] });
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -68,9 +68,9 @@ describe('ArcSight SmartConnector receiver', () => {
         'cs5=mssp_partner cs5Label=MsspId cs6=cust_acme cs6Label=CustomerId cn1=120 cn1Label=PromptLength ' +
         'cn2=2 cn2Label=DetectionCount cn3=4 cn3Label=ScanDurationMs externalId=9d0e7f5a-1b2c-4d3e-8f4a-5b6c7d8e9f00 ',
     )).toBe(true);
-    const second = parseCefLine(lines[1]!);
+    const second = parseCef(lines[1]!);
     expect(second.severity).toBe('3');
-    expect(extensionMap(second).get('externalId')).toBe('second');
+    expect(second.extension.get('externalId')).toBe('second');
   });
 
   it('uses the configured device vendor and product, escaped, and omits the connector header without an id', async () => {
@@ -83,7 +83,7 @@ describe('ArcSight SmartConnector receiver', () => {
     expect(req!.headers['x-smartconnector-id']).toBeUndefined();
     const line = req!.body.toString('utf8').trimEnd();
     expect(line.startsWith('CEF:0|Big\\|Corp|A\\\\B|')).toBe(true);
-    expect(parseCefLine(line)).toMatchObject({ deviceVendor: 'Big|Corp', deviceProduct: 'A\\B' });
+    expect(parseCef(line)).toMatchObject({ deviceVendor: 'Big|Corp', deviceProduct: 'A\\B' });
   });
 
   it('classifies receiver answers (auth, throttled with Retry-After, server)', async () => {
@@ -107,7 +107,7 @@ describe('ArcSight SmartConnector receiver', () => {
     const ok = await good.test();
     expect(ok).toMatchObject({ success: true, message: 'Test event sent successfully', httpStatus: 200 });
     const [req] = await receiver.waitForRequests(1);
-    expect(parseCefLine(req!.body.toString('utf8').trimEnd()).signatureId).toBe('siemgate.test');
+    expect(parseCef(req!.body.toString('utf8').trimEnd()).signatureId).toBe('siemgate.test');
 
     const wrongCa = track(
       createArcSightAdapter(config(`${receiver.url}/receiver/v1/events`, { tls: { caCert: pki.otherCaCert, rejectUnauthorized: true } }), { egress }),

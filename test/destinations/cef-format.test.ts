@@ -8,7 +8,7 @@ import {
   syslogSeverity,
 } from '../../src/destinations/shared/cef-format.js';
 import type { SecurityEvent, Severity } from '../../src/events/security-event.js';
-import { extensionMap, parseCefLine } from './cef-spec-parser.js';
+import { parseCef } from '../support/spec-parsers.js';
 import { securityEventArb } from '../support/fuzz.js';
 
 const HEADER = { deviceVendor: 'RAXE', deviceProduct: 'ThreatDetection', deviceVersion: '0.10.0' };
@@ -61,7 +61,7 @@ describe('formatCef: product documentation mapping', () => {
       outcome: 'blocked',
       families: ['PI', 'JB'],
     };
-    const ext = extensionMap(parseCefLine(formatCef(event, HEADER, { deviceHostName: 'gw-01' })));
+    const ext = parseCef(formatCef(event, HEADER, { deviceHostName: 'gw-01' })).extension;
     expect(Object.fromEntries(ext)).toEqual({
       rt: '1706619000000',
       src: 'inst_abc123',
@@ -96,7 +96,7 @@ describe('formatCef: product documentation mapping', () => {
     ['HIGH', '7'],
     ['CRITICAL', '10'],
   ])('severity %s → CEF %s', (severity, expected) => {
-    expect(parseCefLine(formatCef({ ...docEvent(), severity }, HEADER)).severity).toBe(expected);
+    expect(parseCef(formatCef({ ...docEvent(), severity }, HEADER)).severity).toBe(expected);
   });
 
   it('exports the documented severity tables', () => {
@@ -105,20 +105,20 @@ describe('formatCef: product documentation mapping', () => {
   });
 
   it('uses the event type as signature id when there is no rule id', () => {
-    const parsed = parseCefLine(formatCef({ ...docEvent(), ruleIds: [] }, HEADER));
+    const parsed = parseCef(formatCef({ ...docEvent(), ruleIds: [] }, HEADER));
     expect(parsed.signatureId).toBe('scan');
-    expect(extensionMap(parsed).has('cs2')).toBe(false);
-    expect(extensionMap(parsed).has('cs2Label')).toBe(false);
+    expect(parsed.extension.has('cs2')).toBe(false);
+    expect(parsed.extension.has('cs2Label')).toBe(false);
   });
 
   it('falls back to sourceIp for src and userEmail for suser, and keeps sourceIp when src holds the installation', () => {
     const base: SecurityEvent = { id: 'e1', time: new Date(0), type: 'agent.deployed', name: 'Agent Deployed', severity: 'MEDIUM' };
-    const fallback = extensionMap(parseCefLine(formatCef({ ...base, sourceIp: '10.0.0.1', userEmail: 'a@b.example' }, HEADER)));
+    const fallback = parseCef(formatCef({ ...base, sourceIp: '10.0.0.1', userEmail: 'a@b.example' }, HEADER)).extension;
     expect(fallback.get('src')).toBe('10.0.0.1');
     expect(fallback.get('suser')).toBe('a@b.example');
     expect(fallback.has('cs4')).toBe(false);
 
-    const both = extensionMap(parseCefLine(formatCef({ ...base, sourceIp: '10.0.0.1', installationId: 'inst_1' }, HEADER)));
+    const both = parseCef(formatCef({ ...base, sourceIp: '10.0.0.1', installationId: 'inst_1' }, HEADER)).extension;
     expect(both.get('src')).toBe('inst_1');
     expect(both.get('cs4')).toBe('10.0.0.1');
     expect(both.get('cs4Label')).toBe('SourceIp');
@@ -134,9 +134,7 @@ describe('formatCef: product documentation mapping', () => {
   });
 
   it('carries data.message as msg (the test event says what it is)', () => {
-    const ext = extensionMap(
-      parseCefLine(formatCef({ ...docEvent(), data: { message: 'Test event from siemgate. Safe to ignore.' } }, HEADER)),
-    );
+    const ext = parseCef(formatCef({ ...docEvent(), data: { message: 'Test event from siemgate. Safe to ignore.' } }, HEADER)).extension;
     expect(ext.get('msg')).toBe('Test event from siemgate. Safe to ignore.');
   });
 });
@@ -162,9 +160,9 @@ describe('CEF escaping (ArcSight CEF implementation standard)', () => {
     expect(escapeCefHeader('x\u001b[2J\r\ny\u0008')).toBe('x\\\\u001b[2J y\\\\u0008');
     const line = formatCef({ ...docEvent(), name: 'n\u001b]0;pwned\u0007', data: { message: 'm\u001b[1m\u000b' } }, HEADER);
     expect(line).not.toMatch(/[\x00-\x08\x0a-\x1f\x7f]/);
-    const parsed = parseCefLine(line);
+    const parsed = parseCef(line);
     expect(parsed.name).toBe('n\\u001b]0;pwned\\u0007');
-    expect(extensionMap(parsed).get('msg')).toBe('m\\u001b[1m\\u000b');
+    expect(parsed.extension.get('msg')).toBe('m\\u001b[1m\\u000b');
   });
 
   it('writes a hostile header and extension that a spec parser reads back', () => {
@@ -179,7 +177,7 @@ describe('CEF escaping (ArcSight CEF implementation standard)', () => {
       installationId: 'x\ny',
     };
     const line = formatCef(event, { deviceVendor: 'Ven|dor', deviceProduct: 'Pro\\duct', deviceVersion: '1\n2' });
-    const parsed = parseCefLine(line);
+    const parsed = parseCef(line);
     expect(parsed).toMatchObject({
       version: '0',
       deviceVendor: 'Ven|dor',
@@ -189,7 +187,7 @@ describe('CEF escaping (ArcSight CEF implementation standard)', () => {
       name: 'Name | with \\ and = and newline',
       severity: '7',
     });
-    const ext = extensionMap(parsed);
+    const ext = parsed.extension;
     expect(ext.get('suser')).toBe('agent=1 cs1=forged');
     expect(ext.get('cs1')).toBe('ends with backslash \\');
     expect(ext.get('src')).toBe('x\ny');
@@ -201,8 +199,8 @@ describe('CEF escaping (ArcSight CEF implementation standard)', () => {
     expect(big.length).toBeGreaterThan(10_000);
     const line = formatCef({ ...docEvent(), promptHash: big, name: big }, HEADER);
     expect(line.split(/\r|\n/)).toHaveLength(1);
-    const parsed = parseCefLine(line);
-    expect(extensionMap(parsed).get('cs1')).toBe(big);
+    const parsed = parseCef(line);
+    expect(parsed.extension.get('cs1')).toBe(big);
     expect(parsed.name).toBe(expectedHeaderValue(big));
   });
 });
@@ -229,7 +227,7 @@ describe('formatCef properties', () => {
         const line = formatCef(event, header);
 
         expect(line.includes('\n') || line.includes('\r')).toBe(false);
-        const parsed = parseCefLine(line);
+        const parsed = parseCef(line);
 
         const firstRule = (event.ruleIds ?? []).find((r) => r !== '');
         expect(parsed.version).toBe('0');
@@ -267,7 +265,7 @@ describe('formatCef properties', () => {
           want.set(k, controlText(v));
           if (labels[k]) want.set(`${k}Label`, labels[k]);
         }
-        expect(extensionMap(parsed)).toEqual(want);
+        expect(parsed.extension).toEqual(want);
       }),
       { numRuns: 300 },
     );

@@ -7,8 +7,10 @@ import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
 import { closeAfterEach, startHttpReceiver } from '../support/http-receiver.js';
 import { tlsFixtures } from '../support/tls-fixtures.js';
-import { extensionMap, parseCefLine } from './cef-spec-parser.js';
-import { closedPort, parseRfc5424, startStreamReceiver, startUdpReceiver } from './syslog-receivers.js';
+import { parseCef } from '../support/spec-parsers.js';
+import { closedPort } from '../support/api.js';
+import { parseRfc5424 } from '../support/spec-parsers.js';
+import { startStreamReceiver, startUdpReceiver } from '../support/syslog-receivers.js';
 
 const egress = new EgressPolicy({ allow: ['127.0.0.1/32'] });
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -71,12 +73,12 @@ describe('CEF over HTTP', () => {
     const lines = bodyLines(req!.body);
     expect(lines).toHaveLength(2);
 
-    const first = parseCefLine(lines[0]!);
+    const first = parseCef(lines[0]!);
     expect(first).toMatchObject({
       version: '0', deviceVendor: 'RAXE', deviceProduct: 'ThreatDetection', deviceVersion: PACKAGE_VERSION,
       signatureId: 'pi-001', name: 'Prompt Injection Detected 1', severity: '10',
     });
-    const ext = extensionMap(first);
+    const ext = first.extension;
     expect(ext.get('rt')).toBe(String(events[0]!.time.getTime()));
     expect(ext.get('src')).toBe('inst_abc123');
     expect(ext.get('suser')).toBe('agent\n=1');
@@ -85,7 +87,7 @@ describe('CEF over HTTP', () => {
     expect(ext.get('externalId')).toBe(events[0]!.id);
     expect(ext.get('dvchost')).toBe('gw-01');
 
-    const second = parseCefLine(lines[1]!);
+    const second = parseCef(lines[1]!);
     expect(second).toMatchObject({ signatureId: 'scan', severity: '3' });
   });
 
@@ -96,7 +98,7 @@ describe('CEF over HTTP', () => {
     const [req] = await receiver.waitForRequests(1);
     expect(req!.headers['content-encoding']).toBe('gzip');
     const lines = bodyLines(gunzipSync(req!.body));
-    expect(extensionMap(parseCefLine(lines[0]!)).get('externalId')).toBe(event(1).id);
+    expect(parseCef(lines[0]!).extension.get('externalId')).toBe(event(1).id);
   });
 
   it('sends no Authorization header without a token', async () => {
@@ -127,9 +129,9 @@ describe('CEF over HTTP', () => {
     const ok = await adapter.test();
     expect(ok).toMatchObject({ success: true, message: 'Test event sent successfully', httpStatus: 200 });
     const [req] = await receiver.waitForRequests(1);
-    const parsed = parseCefLine(bodyLines(req!.body)[0]!);
+    const parsed = parseCef(bodyLines(req!.body)[0]!);
     expect(parsed.signatureId).toBe('siemgate.test');
-    expect(extensionMap(parsed).get('msg')).toBe('Test event from siemgate. Safe to ignore.');
+    expect(parsed.extension.get('msg')).toBe('Test event from siemgate. Safe to ignore.');
 
     receiver.respond(() => ({ status: 403, body: '{"message":"token cef-8b2e5d17c4f0 revoked"}' }));
     const denied = await adapter.test();
@@ -173,9 +175,9 @@ describe('CEF over syslog transports', () => {
     expect(m1!.pri).toBe(19 * 8 + 2);
     expect(m2!.pri).toBe(19 * 8 + 4);
     expect(m1).toMatchObject({ version: 1, hostname: 'gw-01', appName: 'siemgate', msgId: 'scan', structuredData: '-' });
-    const cef2 = parseCefLine(m2!.msg);
+    const cef2 = parseCef(m2!.msg);
     expect(cef2).toMatchObject({ deviceVendor: 'Acme|Sec', deviceProduct: 'TD', deviceVersion: PACKAGE_VERSION, name: 'line1 line2', severity: '5' });
-    expect(extensionMap(cef2).get('externalId')).toBe(events[1]!.id);
+    expect(cef2.extension.get('externalId')).toBe(events[1]!.id);
   });
 
   it('UDP: one datagram per event with the numeric facility "16"', async () => {
@@ -208,7 +210,7 @@ describe('CEF over syslog transports', () => {
     expect(result).toMatchObject({ success: true, message: 'Test event sent successfully' });
     expect(result.steps.map((s) => s.name)).toEqual(['resolve', 'connect', 'tls', 'send']);
     const [frame] = await receiver.waitForFrames(1);
-    expect(parseCefLine(parseRfc5424(frame!.bytes.toString('utf8')).msg).signatureId).toBe('siemgate.test');
+    expect(parseCef(parseRfc5424(frame!.bytes.toString('utf8')).msg).signatureId).toBe('siemgate.test');
   });
 
   it('rejects configurations without the transport target', () => {

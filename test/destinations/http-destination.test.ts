@@ -1,5 +1,3 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -12,6 +10,7 @@ import {
 import type { DeliveryResult, SiemAdapter } from '../../src/destinations/types.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
+import { closedPort } from '../support/api.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.js';
 import { tlsFixtures } from '../support/tls-fixtures.js';
 
@@ -30,14 +29,6 @@ function destination(options: Partial<ConstructorParameters<typeof HttpDestinati
   const d = new HttpDestination({ egress: loopback, timeoutMs: 2000, ...options });
   cleanups.push(() => d.close());
   return d;
-}
-/** A port with nothing listening: bind, note the port, close. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 async function errorOf(p: Promise<unknown>): Promise<unknown> {
   return p.then(

@@ -5,6 +5,7 @@ import type { SiemAdapter, SplunkConfig } from '../../src/destinations/types.js'
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest, type Reply } from '../support/http-receiver.js';
+import { parseHecBatch } from '../support/spec-parsers.js';
 
 const TOKEN = '7c4f4a1e-hec-token-SECRET';
 const egress = new EgressPolicy({ allow: ['127.0.0.1/32'] });
@@ -12,37 +13,6 @@ const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
 });
-
-/**
- * Splits a HEC batch body the way HEC reads it: JSON objects one after another, optionally separated by whitespace.
- * Written independently of the adapter: a brace counter that skips over string literals.
- */
-function splitConcatenatedJson(text: string): unknown[] {
-  const out: unknown[] = [];
-  let depth = 0;
-  let start = -1;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === '"') inString = true;
-    else if (c === '{') {
-      if (depth === 0) start = i;
-      depth++;
-    } else if (c === '}') {
-      depth--;
-      if (depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
-    } else if (depth === 0 && !/\s/.test(c)) {
-      throw new Error(`unexpected ${JSON.stringify(c)} between objects at ${i}`);
-    }
-  }
-  if (depth !== 0 || inString) throw new Error('truncated body');
-  return out;
-}
 
 function bodyText(req: ReceivedRequest): string {
   const raw = req.headers['content-encoding'] === 'gzip' ? gunzipSync(req.body) : req.body;
@@ -80,7 +50,7 @@ async function startHec(options: HecServerOptions = {}): Promise<HttpReceiver & 
     if (custom) return custom;
     let objects: unknown[];
     try {
-      objects = splitConcatenatedJson(bodyText(req));
+      objects = parseHecBatch(bodyText(req));
     } catch {
       return reply(400, { text: 'Invalid data format', code: 6 });
     }
@@ -147,7 +117,7 @@ describe('Splunk HEC wire format', () => {
     expect(req.headers['content-type']).toMatch(/^application\/json/);
     expect(req.headers['x-splunk-request-channel']).toBeUndefined();
 
-    const objects = splitConcatenatedJson(req.body.toString('utf8')) as Record<string, unknown>[];
+    const objects = parseHecBatch(req.body.toString('utf8')) as Record<string, unknown>[];
     expect(objects).toHaveLength(3);
     objects.forEach((o, i) => {
       const e = events[i];
@@ -192,7 +162,7 @@ describe('Splunk HEC wire format', () => {
     const hec = await startHec();
     const a = adapter({ endpoint: `${hec.url}/services/collector` });
     await a.send([a.transform(scanEvent(1))]);
-    const [o] = splitConcatenatedJson(hec.requests[0].body.toString('utf8')) as Record<string, unknown>[];
+    const [o] = parseHecBatch(hec.requests[0].body.toString('utf8')) as Record<string, unknown>[];
     expect(Object.keys(o)).toEqual(['time', 'host', 'sourcetype', 'event']);
     expect(o.host).toBe('gateway-01');
     expect(hec.requests[0].url).toBe('/services/collector');
@@ -204,7 +174,7 @@ describe('Splunk HEC wire format', () => {
     const result = await a.send([scanEvent(1), scanEvent(2)].map((e) => a.transform(e)));
     expect(result.ok).toBe(true);
     expect(hec.requests[0].headers['content-encoding']).toBe('gzip');
-    const objects = splitConcatenatedJson(gunzipSync(hec.requests[0].body).toString('utf8')) as { event: { id: string } }[];
+    const objects = parseHecBatch(gunzipSync(hec.requests[0].body).toString('utf8')) as { event: { id: string } }[];
     expect(objects.map((o) => o.event.id)).toEqual([scanEvent(1).id, scanEvent(2).id]);
   });
 

@@ -11,7 +11,7 @@ import {
 import { createIntegrationId, integrationStatus, postEvents, waitFor } from '../support/fault-kit.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { tlsFixtures } from '../support/tls-fixtures.js';
-import { startStreamReceiver, type ReceivedFrame, type StreamReceiver } from './syslog-receivers.js';
+import { startStreamReceiver, type ReceivedFrame, type StreamReceiver } from '../support/syslog-receivers.js';
 
 /**
  * Issue 8, item 7: a syslog receiver that accepts the connection and never reads (a "blackhole": `socket.pause()` on

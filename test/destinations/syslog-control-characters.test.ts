@@ -9,8 +9,8 @@ import type { SiemAdapter } from '../../src/destinations/types.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
 import { frameOctetCounting, truncateUtf8 } from '../../src/net/syslog-transport.js';
-import { extensionMap, parseCefLine } from './cef-spec-parser.js';
-import { parseRfc5424 } from './syslog-receivers.js';
+import { parseCef, parseRfc5424 } from '../support/spec-parsers.js';
+
 import { securityEventArb } from '../support/fuzz.js';
 
 /**
@@ -49,7 +49,7 @@ describe('no control character other than TAB reaches a CEF line or a syslog fra
         const event = generated;
         const line = formatCef(event, { deviceVendor: settings.deviceVendor, deviceProduct: settings.deviceProduct, deviceVersion: settings.appName }, { deviceHostName: settings.hostname });
         expectClean(Buffer.from(line, 'utf8'), 'CEF line');
-        parseCefLine(line); // still one valid CEF record
+        parseCef(line); // still one valid CEF record
         const body = Buffer.from(cefHttpBody([line, line]), 'utf8');
         expectClean(Buffer.from(body.toString('utf8').split('\n').join(''), 'utf8'), 'CEF HTTP body');
         expect(body.toString('utf8').split('\n')).toHaveLength(3);
@@ -102,9 +102,9 @@ describe('no control character other than TAB reaches a CEF line or a syslog fra
     };
     const syslog = parseRfc5424(adapter.transform(event));
     expect(syslog.hostname).toBe('gw_-1');
-    const cef = parseCefLine(syslog.msg);
+    const cef = parseCef(syslog.msg);
     expect(cef.name).toBe('Clear \\u001b[2J screen');
-    const ext = extensionMap(cef);
+    const ext = cef.extension;
     expect(ext.get('suser')).toBe('a\\u000bb\\u000cc');
     expect(ext.get('msg')).toBe('bell\\u0007 del\\u007f tab\t');
     expect(ext.get('dvchost')).toBe('gw\\u001b-1');

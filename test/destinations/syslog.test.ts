@@ -14,15 +14,14 @@ import { EgressPolicy } from '../../src/net/egress-policy.js';
 import { createSyslogTransport, SyslogErrorCode, SyslogTransportError } from '../../src/net/syslog-transport.js';
 import { closeAfterEach } from '../support/http-receiver.js';
 import { tlsFixtures } from '../support/tls-fixtures.js';
-import { extensionMap, parseCefLine } from './cef-spec-parser.js';
+import { closedPort } from '../support/api.js';
+import { parseCef, parseRfc5424 } from '../support/spec-parsers.js';
 import {
-  closedPort,
-  parseRfc5424,
   startSilentServer,
   startStreamReceiver,
   startUdpReceiver,
   type SyslogReceiver,
-} from './syslog-receivers.js';
+} from '../support/syslog-receivers.js';
 
 const LOCAL0 = 16;
 const egress = new EgressPolicy({ allow: ['127.0.0.1/32'] });
@@ -67,10 +66,10 @@ function expectEventFrame(bytes: Buffer, event: SecurityEvent, syslogSeverity: n
   expect(m.procId).toBe('-');
   expect(m.msgId).toBe(event.type);
   expect(m.structuredData).toBe('-');
-  const cef = parseCefLine(m.msg);
+  const cef = parseCef(m.msg);
   expect(cef).toMatchObject({ deviceVendor: 'ARXsec', deviceProduct: 'ARX', deviceVersion: '1.0' });
   expect(cef.name).toBe(event.name.replace(/\r\n|\r|\n/g, ' '));
-  const ext = extensionMap(cef);
+  const ext = cef.extension;
   expect(ext.get('externalId')).toBe(event.id);
   expect(ext.get('suser')).toBe(event.agentId);
   expect(ext.get('cs1')).toBe(event.promptHash);
@@ -204,7 +203,7 @@ describe('syslog over UDP', () => {
     const [frame] = await receiver.waitForFrames(1);
     const m = parseRfc5424(frame!.bytes.toString('utf8'));
     expect(m.pri).toBe(LOCAL0 * 8 + 6);
-    const ext = extensionMap(parseCefLine(m.msg));
+    const ext = parseCef(m.msg).extension;
     expect(result.steps[2]!.detail).toContain(`externalId=${ext.get('externalId')}`);
     expect(ext.get('cat')).toBe('siemgate.test');
   });

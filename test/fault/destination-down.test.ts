@@ -50,8 +50,10 @@ describe('destination down and back', () => {
     expect(rx.missing(during.map((e) => e.id))).toHaveLength(60);
 
     // Still down a little longer: the retries go on (slow schedule), nothing is dead-lettered.
-    await new Promise((r) => setTimeout(r, 500));
-    const stillDown = await integrationStatus(g, integrationId);
+    const stillDown = await waitFor(async () => {
+      const s = await integrationStatus(g, integrationId);
+      return s.stats.failedAttempts > failing.stats.failedAttempts ? s : null;
+    }, { message: 'another attempt while the SIEM is down' });
     expect(stillDown.errorCount).toBeGreaterThanOrEqual(failing.errorCount);
     expect(stillDown.stats.deadLettered).toBe(0);
 

@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, gql, spawnServe, tempDir } from '../support/gateway.js';
+import { gatewayEnv, gql, spawnServe, tempDir } from '../support/gateway.js';
 import { makeEvents, postEvents, sleep, startIdReceiver, waitFor, type IdReceiver } from '../support/fault-kit.js';
 
 /**
@@ -15,17 +14,7 @@ const CHUNK = 200;
 const PRODUCERS = 4;
 
 const { dir, cleanup } = tempDir();
-const env: NodeJS.ProcessEnv = {
-  PORT: '0',
-  HOST: '127.0.0.1',
-  SIEMGATE_DB: join(dir, 'siemgate.db'),
-  SIEMGATE_SECRET_KEY: Buffer.alloc(32, 9).toString('base64'),
-  SIEMGATE_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
-  SIEMGATE_LOG_LEVEL: 'warn', // not silent: spawnServe waits for the start line
-  SIEMGATE_EGRESS_ALLOW: '127.0.0.1/32',
-  SIEMGATE_RETRY_BASE_MS: '20',
-  SIEMGATE_RETRY_MAX_MS: '200',
-};
+const env = gatewayEnv(dir, { SIEMGATE_EGRESS_ALLOW: '127.0.0.1/32', SIEMGATE_RETRY_BASE_MS: '20', SIEMGATE_RETRY_MAX_MS: '200' });
 const children: ChildProcess[] = [];
 const receivers: IdReceiver[] = [];
 

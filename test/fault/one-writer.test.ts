@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCliInProcess } from '../support/cli.js';
 import { ADMIN_TOKEN, gql, runCli, spawnServe, tempDir } from '../support/gateway.js';
 
 /**
@@ -52,11 +53,12 @@ describe('siemgate serve: one process per database file', () => {
     expect(second.stderr).toContain(`pid ${first.child.pid}`);
     expect(second.stderr).toContain(`host ${hostname()}`);
 
-    // The first server was not disturbed, and the CLI's key commands (readers and writers of the same file) still work.
+    // The first server was not disturbed, and the CLI's key commands (readers and writers of the same file, run here:
+    // another process than the server's) still work.
     expect((await gql(`${first.url}/graphql`, VIEWER)).data).toEqual({ viewer: { role: 'ADMIN' } });
-    const created = await runCli(['keys', 'create', '--org', 'default', '--role', 'viewer', '--name', 'while serving'], env);
+    const created = await runCliInProcess(['keys', 'create', '--org', 'default', '--role', 'viewer', '--name', 'while serving'], env);
     expect(created.code, created.stderr).toBe(0);
-    const listed = await runCli(['keys', 'list', '--org', 'default'], env);
+    const listed = await runCliInProcess(['keys', 'list', '--org', 'default'], env);
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toContain('while serving');
 
@@ -77,8 +79,8 @@ describe('siemgate serve: one process per database file', () => {
     children.push(third.child);
     expect((await gql(`${third.url}/graphql`, VIEWER)).data).toEqual({ viewer: { role: 'ADMIN' } });
 
-    // And it is the holder now.
-    const fourth = await runCli(['serve'], env);
+    // And it is the holder now (this process is refused too: `serve`'s own main, run here).
+    const fourth = await runCliInProcess(['serve'], env);
     expect(fourth.code).toBe(78);
     expect(fourth.stderr).toContain(`pid ${third.child.pid}`);
 

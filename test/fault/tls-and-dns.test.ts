@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStreamReceiver, type SyslogReceiver } from '../destinations/syslog-receivers.js';
+import { startStreamReceiver, type SyslogReceiver } from '../support/syslog-receivers.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { createIntegrationId, integrationStatus, makeEvents, postEvents, startIdReceiver, waitFor, waitUntilHealed, type IdReceiver } from '../support/fault-kit.js';
 import { tlsFixtures } from '../support/tls-fixtures.js';
@@ -135,9 +135,12 @@ describe('DNS failure', () => {
     expect(test.success).toBe(false);
     expect(test.message).toMatch(/^Connection test failed: .*DNS.*no-such-host\.invalid/);
 
-    // Still queued a little later: a DNS failure is retried, never dead-lettered.
-    await new Promise((r) => setTimeout(r, 400));
-    const later = await integrationStatus(g, id);
+    // Still queued after another attempt: a DNS failure is retried, never dead-lettered.
+    const afterTest = await integrationStatus(g, id);
+    const later = await waitFor(async () => {
+      const s = await integrationStatus(g, id);
+      return s.stats.failedAttempts > afterTest.stats.failedAttempts ? s : null;
+    }, { message: 'another delivery attempt after the DNS failure' });
     expect(later.stats.queued).toBeGreaterThanOrEqual(12);
     expect(later.stats.deadLettered).toBe(0);
 

@@ -3,7 +3,7 @@ import { closedPort, createIntegration } from '../support/api.js';
 import { HEC_INVALID_DATA, HEC_SUCCESS, createSplunkIntegration, makeEvents, postEvents, startHecSink, waitFor, type HecSink } from '../support/delivery.js';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { loadSettings, SettingsError } from '../../src/settings.js';
-import { has, parsePrometheus, valueOf, type Sample } from './prometheus.js';
+import { has, parsePrometheus, valueOf, type Sample } from '../support/prometheus.js';
 
 /**
  * Issue 11, `GET /metrics`: Prometheus text from a real gateway, scraped over HTTP while it delivers to a

@@ -10,7 +10,7 @@ import { OPENAPI_PATH, SETTINGS_API_ROUTES } from '../../src/http/settings-api.j
 import { startHecReceiver } from '../support/api.js';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.js';
-import { SHARED_KEY, WORKSPACE_ID, keyFor, rest, samples, type Sample } from './rest-support.js';
+import { SHARED_KEY, WORKSPACE_ID, keyFor, rest, samples, type Sample } from '../support/rest.js';
 
 /**
  * GET /v1/openapi.json is a valid OpenAPI 3.1 document that describes every route the gateway routes; every

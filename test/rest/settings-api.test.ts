@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditEntries, dataOf, startHecReceiver, startSyslogTcpReceiver, testEventRequests } from '../support/api.js';
+import { auditEntries, dataOf, startHecReceiver, testEventRequests } from '../support/api.js';
+import { startStreamReceiver } from '../support/syslog-receivers.js';
 import { STATUS_SUBSCRIPTION, connectWs, ingest, untilStatusSubscribed, waitFor } from '../support/delivery.js';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startHttpReceiver } from '../support/http-receiver.js';
-import { SHARED_KEY, WORKSPACE_ID, arxSignature, keyFor, rest, startDataCollector } from './rest-support.js';
+import { SHARED_KEY, WORKSPACE_ID, arxSignature, keyFor, rest, startDataCollector } from '../support/rest.js';
 
 /**
  * The REST API of the first product document (/v1/settings/siem), against a real gateway and real
@@ -43,7 +44,7 @@ describe('the documented examples, posted as written', () => {
   it('Splunk, Sentinel, syslog and webhook: each answers 201 with the integration, never a secret, and each delivers', async () => {
     const hec = await startHecReceiver('your-hec-token');
     const collector = await startDataCollector();
-    const syslog = await startSyslogTcpReceiver();
+    const syslog = await startStreamReceiver();
     const webhook = await startHttpReceiver(() => ({ status: 200, body: '{}' }));
     closers.push(() => hec.close(), () => collector.close(), () => syslog.close(), () => webhook.close());
 
@@ -92,7 +93,7 @@ describe('the documented examples, posted as written', () => {
     const id = randomUUID();
     await ingest(g.url, [{ id, type: 'agent.deployed', name: 'Agent Deployed', severity: 'MEDIUM', sourceIp: '10.0.0.1' }]);
     const carries = (body: Buffer) => body.toString('utf8').includes(id);
-    await waitFor(() => hec.requests.some((r) => carries(r.body)) && collector.requests.some((r) => carries(r.body)) && webhook.requests.some((r) => carries(r.body)) && syslog.frames.some((f) => f.includes(id)), {
+    await waitFor(() => hec.requests.some((r) => carries(r.body)) && collector.requests.some((r) => carries(r.body)) && webhook.requests.some((r) => carries(r.body)) && syslog.texts().some((f) => f.includes(id)), {
       message: 'the event at all four receivers',
     });
     const hecBody = hec.requests.find((r) => carries(r.body))!.body.toString('utf8');
@@ -102,7 +103,7 @@ describe('the documented examples, posted as written', () => {
     const delivered = webhook.requests.find((r) => carries(r.body))!;
     expect(delivered.headers['x-arx-signature']).toBe(arxSignature('your-hmac-secret', delivered.body));
     expect(delivered.headers['x-custom-header']).toBe('custom-value');
-    expect(syslog.frames.find((f) => f.includes(id))).toMatch(/CEF:0\|.*externalId=/);
+    expect(syslog.texts().find((f) => f.includes(id))).toMatch(/CEF:0\|.*externalId=/);
 
     // Error tracking shows the deliveries (last_event_at set, error_count 0).
     await waitFor(async () => (await rest(g, 'GET', BASE)).json.every((i: any) => i.last_event_at !== null && i.error_count === 0), { message: 'last_event_at on all' });

@@ -1,5 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import type { GqlResponse, TestGateway } from './gateway.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest, type Reply } from './http-receiver.js';
@@ -122,7 +122,7 @@ export function dataOf<T>(res: GqlResponse<T>): T {
 }
 
 /** Creates an integration as `token` (default admin) and returns it; fails on errors. */
-export async function createIntegration(g: TestGateway, input: Record<string, unknown>, token?: string): Promise<any> {
+export async function createIntegration(g: Pick<TestGateway, 'gql'>, input: Record<string, unknown>, token?: string): Promise<any> {
   return normalizeIntegration(dataOf(await g.gql(CREATE_INTEGRATION, { input }, token)).createSiemIntegration);
 }
 
@@ -224,64 +224,4 @@ export async function startHecReceiver(validToken: string, options: { tls?: { ce
     return { status: 200, body: '{"text":"Success","code":0}' };
   };
   return startHttpReceiver(responder, options.tls);
-}
-
-/** One octet-counted syslog frame (RFC 6587 §3.4.1) as a TCP receiver saw it. */
-export interface SyslogTcpReceiver {
-  port: number;
-  /** The MSG parts of complete frames, in arrival order. */
-  frames: string[];
-  waitForFrames(n: number, timeoutMs?: number): Promise<string[]>;
-  close(): Promise<void>;
-}
-
-/** A syslog-over-TCP collector that parses RFC 6587 octet-counting framing (`<len> <msg>`), written from the RFC. */
-export async function startSyslogTcpReceiver(): Promise<SyslogTcpReceiver> {
-  const frames: string[] = [];
-  const sockets = new Set<Socket>();
-  const waiters: { n: number; resolve: () => void }[] = [];
-  const server = createNetServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    let buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      for (;;) {
-        const space = buffer.indexOf(0x20);
-        if (space <= 0) return;
-        const length = Number(buffer.subarray(0, space).toString('ascii'));
-        if (!Number.isInteger(length) || length <= 0) {
-          frames.push(`<<not octet-counted: ${buffer.toString('utf8')}>>`);
-          buffer = Buffer.alloc(0);
-          return;
-        }
-        if (buffer.length < space + 1 + length) return;
-        frames.push(buffer.subarray(space + 1, space + 1 + length).toString('utf8'));
-        buffer = buffer.subarray(space + 1 + length);
-        for (const w of [...waiters]) {
-          if (frames.length >= w.n) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve();
-          }
-        }
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    frames,
-    waitForFrames(n, timeoutMs = 5_000) {
-      if (frames.length >= n) return Promise.resolve(frames);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`expected ${n} syslog frames, got ${frames.length}`)), timeoutMs);
-        waiters.push({ n, resolve: () => (clearTimeout(timer), resolve(frames)) });
-      });
-    },
-    close() {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
 }

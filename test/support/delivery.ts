@@ -6,6 +6,12 @@ import { createIntegration, dataOf } from './api.js';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from './gateway.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest, type Reply } from './http-receiver.js';
 import type { TestDialect } from './dialects.js';
+import { postEvents } from './events.js';
+import { parseHecBatch } from './spec-parsers.js';
+import { safeJson, waitFor } from './wait.js';
+
+export { makeEvent, makeEvents, postEvents, type IngestAnswer, type TestEvent } from './events.js';
+export { waitFor } from './wait.js';
 
 /**
  * Helpers for the end-to-end delivery tests (test/delivery): a Splunk HEC sink that parses what it got,
@@ -13,59 +19,7 @@ import type { TestDialect } from './dialects.js';
  * Everything talks to the real gateway over loopback; nothing reaches into its internals.
  */
 
-// ── events ──────────────────────────────────────────────────────────────────
-
-/** A producer event in the canonical JSON shape, with a fresh UUID unless given. */
-export interface TestEvent {
-  id: string;
-  type: string;
-  severity: string;
-  customerId?: string;
-  [field: string]: unknown;
-}
-
-/** One valid event; `overrides` win. */
-export function makeEvent(overrides: Partial<TestEvent> = {}): TestEvent {
-  return { id: randomUUID(), type: 'scan', severity: 'HIGH', name: 'Prompt Injection Detected', ...overrides };
-}
-
-/** `n` valid events, `overrides(i)` applied to the i-th. */
-export function makeEvents(n: number, overrides: (i: number) => Partial<TestEvent> = () => ({})): TestEvent[] {
-  return Array.from({ length: n }, (_, i) => makeEvent({ data: { n: i }, ...overrides(i) }));
-}
-
-// ── ingestion ───────────────────────────────────────────────────────────────
-
-export interface IngestAnswer {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-/** `POST /v1/events` with a JSON array (or a raw string body), as `token` (default the bootstrap admin; null sends none). */
-export async function postEvents(
-  baseUrl: string,
-  events: unknown[] | string,
-  options: { token?: string | null; contentType?: string } = {},
-): Promise<IngestAnswer> {
-  const token = options.token === undefined ? ADMIN_TOKEN : options.token;
-  const response = await fetch(`${baseUrl}/v1/events`, {
-    method: 'POST',
-    headers: {
-      'content-type': options.contentType ?? 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: typeof events === 'string' ? events : JSON.stringify(events),
-  });
-  const text = await response.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* keep the text */
-  }
-  return { status: response.status, body, headers: response.headers };
-}
+// ── events and ingestion: ./events.ts ─────────────────────────────────────
 
 /** Posts events and fails unless the gateway answers 202 with every event accepted. */
 export async function ingest(baseUrl: string, events: unknown[], token?: string | null): Promise<{ accepted: number; duplicates: number }> {
@@ -78,45 +32,6 @@ export async function ingest(baseUrl: string, events: unknown[], token?: string 
 export const INGEST_EVENTS = /* GraphQL */ `
   mutation Ingest($events: [SecurityEventInput!]!) { ingestEvents(events: $events) { accepted duplicates ids } }
 `;
-
-// ── polling ─────────────────────────────────────────────────────────────────
-
-/**
- * Polls `probe` until it returns something truthy (returned) or `timeoutMs` passes (fails with `message`
- * and the last value seen). Never asserts how long anything took.
- */
-export async function waitFor<T>(
-  probe: () => T | Promise<T>,
-  options: { timeoutMs?: number; intervalMs?: number; message?: string | (() => string) } = {},
-): Promise<NonNullable<T>> {
-  const { timeoutMs = 15_000, intervalMs = 25 } = options;
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      last = await probe();
-      if (last) return last as NonNullable<T>;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const message = typeof options.message === 'function' ? options.message() : options.message;
-      throw new Error(
-        `${message ?? 'condition not met'} within ${timeoutMs} ms; last value: ${safeJson(last)}${lastError ? `; last error: ${String(lastError)}` : ''}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value)?.slice(0, 2000) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
 
 // ── the SIEM: a Splunk HEC sink ─────────────────────────────────────────────
 
@@ -159,39 +74,6 @@ export interface HecSink {
   close(): Promise<void>;
 }
 
-/**
- * Splits HEC's batch body (JSON objects one after another, whitespace between them allowed) into objects,
- * without assuming a separator: scans strings and nesting the way a JSON reader does.
- */
-export function parseConcatenatedJson(text: string): any[] {
-  const out: any[] = [];
-  let depth = 0;
-  let start = -1;
-  let inString = false;
-  let escaped = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (escaped) escaped = false;
-      else if (c === '\\') escaped = true;
-      else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === '"') inString = true;
-    else if (c === '{') {
-      if (depth === 0) start = i;
-      depth++;
-    } else if (c === '}') {
-      depth--;
-      if (depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
-    } else if (depth === 0 && !/\s/.test(c!)) {
-      throw new Error(`unexpected ${JSON.stringify(c)} at ${i} between HEC envelopes`);
-    }
-  }
-  if (depth !== 0 || inString) throw new Error('truncated HEC body');
-  return out;
-}
-
 /** A Splunk HEC on 127.0.0.1 that records and parses every request; answers success unless told otherwise. */
 export async function startHecSink(responder?: (req: SinkRequest) => Reply | Promise<Reply>): Promise<HecSink> {
   let current = responder ?? (() => HEC_SUCCESS);
@@ -199,7 +81,7 @@ export async function startHecSink(responder?: (req: SinkRequest) => Reply | Pro
   const receiver = await startHttpReceiver(async (request) => {
     let records: HecRecord[] = [];
     try {
-      records = parseConcatenatedJson(request.body.toString('utf8'));
+      records = parseHecBatch(request.body.toString('utf8'));
     } catch {
       records = [];
     }
@@ -301,8 +183,8 @@ export const STATUS_FIELDS = /* GraphQL */ `
   stats { delivered failedAttempts queued deadLettered successRate p50LatencyMs p95LatencyMs }
 `;
 
-/** An integration's live status over HTTP GraphQL. */
-export async function integrationStatus(g: TestGateway, id: string, token?: string): Promise<any> {
+/** An integration's error tracking and live figures over HTTP GraphQL (as the bootstrap admin unless `token`). */
+export async function integrationStatus(g: Pick<TestGateway, 'gql'>, id: string, token?: string): Promise<any> {
   return dataOf(await g.gql(`query Status($id: ID!) { siemIntegration(id: $id) { ${STATUS_FIELDS} } }`, { id }, token)).siemIntegration;
 }
 

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../../src/logger.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
 import { loadSettings } from '../../src/settings.js';
+import { runCliInProcess } from './cli.js';
 
 export const ADMIN_TOKEN = 'sg_test_admin_token_0123456789abcdef';
 export const BIN = fileURLToPath(new URL('../../bin/siemgate.mjs', import.meta.url));
@@ -38,21 +39,29 @@ export interface GqlResponse<T> {
 }
 
 /**
+ * The settings of a test gateway on `dir`'s database: a random loopback port, a fixed secret key, the bootstrap admin
+ * token {@link ADMIN_TOKEN}, log level `warn` (not silent: {@link spawnServe} waits for the start line); `extra` wins.
+ */
+export function gatewayEnv(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SIEMGATE_DB: join(dir, 'siemgate.db'),
+    SIEMGATE_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+    SIEMGATE_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
+    SIEMGATE_LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+/**
  * Starts the real gateway in this process on a random loopback port, on a fresh SQLite file
  * (or `dir`'s, to restart on the same data), with the bootstrap admin token {@link ADMIN_TOKEN}.
  * The egress policy allows 127.0.0.1 so that loopback receivers can stand in for SIEMs.
  */
 export async function startTestGateway(options: { dir?: string; env?: Record<string, string>; egress?: EgressPolicy; logger?: Logger } = {}): Promise<TestGateway> {
   const dir = options.dir ?? tempDir().dir;
-  const env: NodeJS.ProcessEnv = {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    SIEMGATE_DB: join(dir, 'siemgate.db'),
-    SIEMGATE_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
-    SIEMGATE_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
-    SIEMGATE_LOG_LEVEL: 'silent',
-    ...options.env,
-  };
+  const env = gatewayEnv(dir, { SIEMGATE_LOG_LEVEL: 'silent', ...options.env });
   const settings = loadSettings(env);
   const gateway = await startGateway({
     settings,
@@ -101,9 +110,12 @@ export async function readJsonAnswer(response: Response): Promise<{ status: numb
   return { status: response.status, text, json };
 }
 
-/** Creates an API key of `role` in organisation `org` through the real CLI; returns its token (the CLI's last stdout line). */
+/**
+ * Creates an API key of `role` in organisation `org` with the CLI's `keys create` (run in this process, see
+ * {@link runCliInProcess}); returns its token (the command's last stdout line).
+ */
 export async function createKeyWithCli(env: NodeJS.ProcessEnv, org: string, role: string): Promise<string> {
-  const { code, stdout, stderr } = await runCli(['keys', 'create', '--org', org, '--role', role], env);
+  const { code, stdout, stderr } = await runCliInProcess(['keys', 'create', '--org', org, '--role', role], env);
   if (code !== 0) throw new Error(`keys create failed (${code}): ${stderr}`);
   return stdout.trim().split('\n').at(-1)!;
 }
@@ -119,7 +131,7 @@ export interface RunCliOptions {
 }
 
 /** Runs `siemgate <args>` as a separate process. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000, options: RunCliOptions = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000, options: RunCliOptions = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const inherited = options.isolated ? Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SIEMGATE_|PORT$|HOST$)/.test(k))) : process.env;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [options.bin ?? BIN, ...args], { cwd: options.cwd, env: { ...inherited, ...FROM_SOURCE, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -160,7 +172,7 @@ export function listeningUrl(stdout: string): string | undefined {
  * line on stdout); returns the process, its URL, and what it wrote (stdout: JSON log lines; stderr: the
  * first-start token block).
  */
-export function spawnServe(env: NodeJS.ProcessEnv, timeoutMs = 20_000, bin = BIN): Promise<{ child: ChildProcess; url: string; stdout: () => string; stderr: () => string }> {
+export function spawnServe(env: NodeJS.ProcessEnv, timeoutMs = 60_000, bin = BIN): Promise<{ child: ChildProcess; url: string; stdout: () => string; stderr: () => string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, 'serve'], { env: { ...process.env, ...FROM_SOURCE, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterEach } from 'vitest';
@@ -11,6 +11,10 @@ export interface ReceivedRequest {
   headers: IncomingHttpHeaders;
   /** The exact body bytes, before any decoding. */
   body: Buffer;
+  /** The status it was answered with, once the answer was written (never, if the connection was gone by then). */
+  status?: number;
+  /** When the answer was written (`Date.now()`). */
+  answeredAt?: number;
 }
 
 export interface Reply {
@@ -31,12 +35,16 @@ export interface HttpReceiver {
   respond(responder: Responder): void;
   /** Resolves once `n` requests have arrived in total. */
   waitForRequests(n: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
+  /** Stops listening and drops every connection (the port is then closed: connection refused). */
   close(): Promise<void>;
+  /** Listens again on the same port. */
+  reopen(): Promise<void>;
 }
 
 /**
  * Starts a real HTTP (or, with `tls`, HTTPS) server on 127.0.0.1 that records every request's exact bytes.
- * Tests use it as the SIEM: they check what arrived against the vendor's specification.
+ * Tests use it as the SIEM: they check what arrived against the vendor's specification. The responder may take
+ * its time (a slow SIEM); an answer to a connection that is gone by then is not written.
  *
  * @example
  * ```ts
@@ -50,10 +58,13 @@ export async function startHttpReceiver(responder?: Responder, tls?: HttpsServer
   let current: Responder = responder ?? (() => ({ status: 200, body: '{}' }));
   const requests: ReceivedRequest[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
+  let server: Server | undefined;
+  let port = 0;
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', () => undefined);
     req.on('end', () => {
       const received: ReceivedRequest = {
         method: req.method ?? '',
@@ -70,10 +81,14 @@ export async function startHttpReceiver(responder?: Responder, tls?: HttpsServer
       }
       Promise.resolve(current(received)).then(
         (reply) => {
+          if (res.destroyed) return;
+          received.status = reply.status;
+          received.answeredAt = Date.now();
           res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
           res.end(reply.body ?? '');
         },
         (err: unknown) => {
+          if (res.destroyed) return;
           res.writeHead(500);
           res.end(String(err));
         },
@@ -81,9 +96,20 @@ export async function startHttpReceiver(responder?: Responder, tls?: HttpsServer
     });
   };
 
-  const server = tls ? createHttpsServer(tls, handler) : createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listen = async () => {
+    const s = tls ? createHttpsServer(tls, handler) : createServer(handler);
+    if (tls) s.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => {
+        s.off('error', reject);
+        resolve();
+      });
+    });
+    server = s;
+    port = (s.address() as AddressInfo).port;
+  };
+  await listen();
 
   return {
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
@@ -109,8 +135,14 @@ export async function startHttpReceiver(responder?: Responder, tls?: HttpsServer
       });
     },
     close() {
-      server.closeAllConnections?.();
-      return new Promise((resolve) => server.close(() => resolve()));
+      const s = server;
+      if (!s) return Promise.resolve();
+      server = undefined;
+      s.closeAllConnections();
+      return new Promise((resolve) => s.close(() => resolve()));
+    },
+    async reopen() {
+      if (!server) await listen();
     },
   };
 }

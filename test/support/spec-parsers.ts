@@ -1,5 +1,6 @@
 /**
- * Strict parsers written from the specifications, for the abuse suite's injection tests. They share nothing with
+ * Strict parsers written from the specifications, one per wire format, for every test that reads what siemgate sent
+ * (the destination tests, the abuse suite's injection tests). They share nothing with
  * src/ (not the formatter, not its constants): if siemgate's output and these disagree, one of them is wrong, and the
  * specification decides.
  *
@@ -8,6 +9,8 @@
  *   backslash `\\`. Extension: space-separated `key=value`; inside values an equals sign is `\=`, a backslash `\\`,
  *   line feed / carriage return `\n` / `\r`; pipes need no escape there; a value may contain spaces.
  * - RFC 5424 §6 (SYSLOG-MSG ABNF) and RFC 3164 §4.1 (`<PRI>TIMESTAMP HOSTNAME TAG: CONTENT`).
+ * - Splunk HTTP Event Collector, "Format events for HTTP Event Collector": a batch is event objects one after another,
+ *   optionally separated by whitespace (no array, no commas).
  */
 
 export class SpecViolation extends Error {
@@ -18,23 +21,30 @@ export class SpecViolation extends Error {
 }
 
 export interface CefRecord {
-  version: number;
-  /** The seven header fields after `CEF:`, unescaped: vendor, product, version, signature id, name, severity. */
-  vendor: string;
-  product: string;
+  /** The version after `CEF:`, e.g. `0`. */
+  version: string;
+  /** The six header fields after the version, unescaped. */
+  deviceVendor: string;
+  deviceProduct: string;
   deviceVersion: string;
+  /** Device Event Class ID. */
   signatureId: string;
   name: string;
-  severity: number;
-  /** Extension pairs in order, values unescaped. */
-  pairs: { key: string; value: string }[];
-  /** Extension as a map; a repeated key is a violation. */
-  ext: Record<string, string>;
+  /** As written: `0` to `10`. */
+  severity: string;
+  /** Extension pairs in order of appearance, values unescaped; a repeated key is a violation. */
+  extension: Map<string, string>;
 }
 
-const KEY_CHAR = /[A-Za-z0-9_]/;
+/** Extension keys are alphanumeric. */
+const KEY_CHAR = /[A-Za-z0-9]/;
 
-/** Parses one CEF record (the whole text must be exactly one record). Throws {@link SpecViolation}. */
+/**
+ * Parses one CEF record (the whole text must be exactly one record, as a line of a file or the MSG of a syslog
+ * frame). Throws {@link SpecViolation} on anything the standard does not allow: a raw CR or LF anywhere, a missing
+ * header field, an escape other than the few allowed, a severity outside 0..10, an unescaped `=` inside a value, a
+ * repeated extension key.
+ */
 export function parseCef(text: string): CefRecord {
   if (/[\r\n]/.test(text)) throw new SpecViolation('raw CR or LF inside a CEF record');
   const prefix = /^CEF:(\d+)\|/.exec(text);
@@ -59,15 +69,14 @@ export function parseCef(text: string): CefRecord {
       pos++;
     }
   }
-  const [vendor, product, deviceVersion, signatureId, name, severityText] = fields as [string, string, string, string, string, string];
-  if (!/^(?:\d|10)$/.test(severityText)) throw new SpecViolation(`severity ${JSON.stringify(severityText)} is not 0..10`);
-  const pairs = parseExtension(text.slice(pos));
-  const ext: Record<string, string> = {};
-  for (const { key, value } of pairs) {
-    if (Object.hasOwn(ext, key)) throw new SpecViolation(`extension key ${key} repeated`);
-    ext[key] = value;
+  const [deviceVendor, deviceProduct, deviceVersion, signatureId, name, severity] = fields as [string, string, string, string, string, string];
+  if (!/^(?:\d|10)$/.test(severity)) throw new SpecViolation(`severity ${JSON.stringify(severity)} is not 0..10`);
+  const extension = new Map<string, string>();
+  for (const { key, value } of parseExtension(text.slice(pos))) {
+    if (extension.has(key)) throw new SpecViolation(`extension key ${key} repeated`);
+    extension.set(key, value);
   }
-  return { version: Number(prefix[1]), vendor, product, deviceVersion, signatureId, name, severity: Number(severityText), pairs, ext };
+  return { version: prefix[1]!, deviceVendor, deviceProduct, deviceVersion, signatureId, name, severity, extension };
 }
 
 /** Splits `k1=v1 k2=v with spaces k3=v3` into pairs; an unescaped `=` always ends a key. */
@@ -118,7 +127,6 @@ export interface SyslogMessage {
   severity: number;
   hostname: string;
   appName: string;
-  msgId?: string;
   /** The MSG / CONTENT part, without a leading BOM. */
   msg: string;
 }
@@ -133,8 +141,20 @@ function parsePri(text: string): { pri: number; rest: string } {
   return { pri, rest: text.slice(m[0].length) };
 }
 
-/** RFC 5424 §6: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD [SP MSG]`. */
-export function parseRfc5424Message(text: string): SyslogMessage {
+/** An RFC 5424 message, every header field as written. */
+export interface Rfc5424Message extends SyslogMessage {
+  /** Always 1 (the only version RFC 5424 defines). */
+  version: number;
+  /** RFC 3339 with at most 6 fraction digits, or `-`. */
+  timestamp: string;
+  procId: string;
+  msgId: string;
+  /** `-` or the SD-ELEMENTs as written. */
+  structuredData: string;
+}
+
+/** RFC 5424 §6: `<PRI>1 SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP STRUCTURED-DATA [SP MSG]`. */
+export function parseRfc5424(text: string): Rfc5424Message {
   const { pri, rest } = parsePri(text);
   if (!rest.startsWith('1 ')) throw new SpecViolation('VERSION is not 1');
   const parts: string[] = [];
@@ -150,20 +170,20 @@ export function parseRfc5424Message(text: string): SyslogMessage {
   for (const [name, v, max] of [['HOSTNAME', hostname, 255], ['APP-NAME', appName, 48], ['PROCID', procId, 128], ['MSGID', msgId, 32]] as const) {
     if (!PRINTUSASCII.test(v) || v.length > max) throw new SpecViolation(`bad ${name} ${JSON.stringify(v)}`);
   }
-  let sd: string;
+  let structuredData: string;
   let after: string;
   if (rest[pos] === '-') {
-    sd = '-';
+    structuredData = '-';
     after = rest.slice(pos + 1);
   } else if (rest[pos] === '[') {
     const m = /^(?:\[[^\]]*\])+/.exec(rest.slice(pos));
     if (!m) throw new SpecViolation('bad STRUCTURED-DATA');
-    sd = m[0];
-    after = rest.slice(pos + sd.length);
+    structuredData = m[0];
+    after = rest.slice(pos + structuredData.length);
   } else throw new SpecViolation('no STRUCTURED-DATA');
   if (after !== '' && !after.startsWith(' ')) throw new SpecViolation('no SP between STRUCTURED-DATA and MSG');
   const msg = after.slice(1).replace(/^\uFEFF/, '');
-  return { pri, facility: pri >> 3, severity: pri & 7, hostname, appName, msgId, msg };
+  return { pri, facility: pri >> 3, severity: pri & 7, version: 1, timestamp, hostname, appName, procId, msgId, structuredData, msg };
 }
 
 const MONTHS = 'Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec';
@@ -174,4 +194,38 @@ export function parseRfc3164Message(text: string): SyslogMessage {
   const m = new RegExp(`^(?:${MONTHS}) [ 1-3]\\d \\d{2}:\\d{2}:\\d{2} ([\\x21-\\x7e]+) ([A-Za-z0-9]{1,32})(\\[[^\\]]*\\])?: `).exec(rest);
   if (!m) throw new SpecViolation(`not an RFC 3164 header: ${JSON.stringify(rest.slice(0, 60))}`);
   return { pri, facility: pri >> 3, severity: pri & 7, hostname: m[1]!, appName: m[2]!, msg: rest.slice(m[0].length) };
+}
+
+/**
+ * Splits a HEC batch body the way HEC reads it: JSON objects one after another, whitespace between them allowed,
+ * without assuming a separator (a brace counter that skips over string literals). Throws {@link SpecViolation} on
+ * anything else between the objects, or a truncated body.
+ */
+export function parseHecBatch(text: string): any[] {
+  const out: any[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  let escaped = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === '\\') escaped = true;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{') {
+      if (depth === 0) start = i;
+      depth++;
+    } else if (c === '}') {
+      depth--;
+      if (depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
+    } else if (depth === 0 && !/\s/.test(c)) {
+      throw new SpecViolation(`unexpected ${JSON.stringify(c)} at ${i} between HEC events`);
+    }
+  }
+  if (depth !== 0 || inString) throw new SpecViolation('truncated HEC batch');
+  return out;
 }

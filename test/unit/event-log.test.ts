@@ -191,6 +191,36 @@ describe('the event log', () => {
   });
 });
 
+describe('the segment-log migration on SQLite', () => {
+  it('is all or nothing: a failure while carrying the log over leaves the old log as it was, and a rerun completes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'siemgate-migrate-'));
+    try {
+      const db = openSqliteDatabase(join(dir, 'old.db')) as unknown as Kysely<any>;
+      const before = Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '2026-11-30'));
+      await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest();
+      const org = randomUUID();
+      await db.insertInto('organizations').values({ id: org, slug: 'old', name: 'old', created_at: new Date().toISOString() }).execute();
+      const good = { id: randomUUID(), time: new Date(), type: 'scan', name: 'scan', severity: 'LOW' as const };
+      const row = (id: string, payload: string) => ({ organization_id: org, event_id: id, customer_id: null, type: 'scan', severity_rank: 1, payload, received_at: new Date().toISOString() });
+      await db.insertInto('events').values([row(good.id, serializeEvent(good)), row('broken', '{not json')]).execute();
+
+      await expect(migrateToLatest(db)).rejects.toThrow(/segment-log/);
+      const tables = (await db.introspection.getTables()).map((t) => t.name);
+      expect(tables).toContain('events');
+      expect(tables).not.toContain('event_segments');
+      expect(tables).not.toContain('log_heads');
+
+      await db.deleteFrom('events').where('event_id', '=', 'broken').execute();
+      await migrateToLatest(db);
+      const store = new Store(db as unknown as Kysely<Database>, new SecretBox(randomBytes(32)));
+      expect((await store.log.read(org, 0, 10)).map((e) => e.eventId)).toEqual([good.id]);
+      await db.destroy();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the segment cache', () => {
   const segment = (org: string, first: number, count: number, bytes: number) => ({
     organizationId: org, first, last: first + count - 1, receivedAt: '', lines: [], facts: [], bytes,

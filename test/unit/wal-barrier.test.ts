@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/store/store-errors.js';
-import { WalBarrier, flush } from '../../src/store/wal-barrier.js';
+import { WalBarrier, keptOpenFlush } from '../../src/store/wal-barrier.js';
 
 /** A flush that records its calls and finishes when the test says so. */
 function controlledFlush() {
@@ -58,11 +58,14 @@ describe('the WAL barrier: commits acknowledged only once flushed, flushes share
     await next;
   });
 
-  it('flushes a real file, treats a missing one as nothing to flush, and reports an unusable path as the store being unavailable', async () => {
+  it('flushes a real file, and reports a missing or unusable one as the store being unavailable (never as flushed)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'siemgate-wal-'));
     writeFileSync(join(dir, 'gw.db-wal'), 'frames');
-    await expect(flush(join(dir, 'gw.db-wal'))).resolves.toBeUndefined();
-    await expect(flush(join(dir, 'absent-wal'))).resolves.toBeUndefined();
-    await expect(flush(join(dir, 'gw.db-wal', 'not-a-dir'))).rejects.toBeInstanceOf(StoreUnavailableError);
+    const kept = keptOpenFlush();
+    await expect(kept(join(dir, 'gw.db-wal'))).resolves.toBeUndefined();
+    await expect(kept(join(dir, 'gw.db-wal'))).resolves.toBeUndefined();
+    await kept.close();
+    await expect(keptOpenFlush()(join(dir, 'absent-wal'))).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(keptOpenFlush()(join(dir, 'gw.db-wal', 'not-a-dir'))).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });

@@ -26,6 +26,8 @@ export interface SyslogReceiver {
   /** TLS: what each accepted connection presented. */
   tlsSessions: { servername: string | false | null; authorized: boolean; clientCertCN?: string }[];
   waitForFrames(n: number, timeoutMs?: number): Promise<ReceivedFrame[]>;
+  /** Every frame's SYSLOG-MSG as UTF-8 text, in arrival order. */
+  texts(): string[];
   /** Destroys every open connection (the server keeps listening). */
   dropConnections(): void;
   close(): Promise<void>;
@@ -88,6 +90,7 @@ export async function startUdpReceiver(): Promise<SyslogReceiver> {
     connections: 0,
     tlsSessions: [],
     waitForFrames: waiters.wait,
+    texts: () => frames.map((f) => f.bytes.toString('utf8')),
     dropConnections() {},
     close: () => new Promise((resolve) => socket.close(() => resolve())),
   };
@@ -172,6 +175,7 @@ export async function startStreamReceiver(tls?: NodeTlsServerOptions, options: {
     },
     tlsSessions,
     waitForFrames: waiters.wait,
+    texts: () => frames.map((f) => f.bytes.toString('utf8')),
     dropConnections() {
       for (const s of sockets) s.destroy();
     },
@@ -206,15 +210,6 @@ export async function startStreamReceiver(tls?: NodeTlsServerOptions, options: {
   };
 }
 
-/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** A TCP server that accepts connections and never answers (a TLS client then waits for the ServerHello forever). */
 export async function startSilentServer(): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
@@ -230,46 +225,5 @@ export async function startSilentServer(): Promise<{ port: number; close(): Prom
       for (const s of sockets) s.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
     },
-  };
-}
-
-/**
- * RFC 5424 §6 ABNF as a regular expression:
- * `<PRI>VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP STRUCTURED-DATA [SP MSG]`.
- */
-const RFC5424 =
-  /^<(\d{1,3})>([1-9]\d{0,2}) (-|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})) ([\x21-\x7e]{1,255}) ([\x21-\x7e]{1,48}) ([\x21-\x7e]{1,128}) ([\x21-\x7e]{1,32}) (-|(?:\[[^\]]*\])+)(?: ([\s\S]*))?$/;
-
-export interface Rfc5424Message {
-  pri: number;
-  facility: number;
-  severity: number;
-  version: number;
-  timestamp: string;
-  hostname: string;
-  appName: string;
-  procId: string;
-  msgId: string;
-  structuredData: string;
-  msg: string;
-}
-
-export function parseRfc5424(text: string): Rfc5424Message {
-  const m = RFC5424.exec(text);
-  if (!m) throw new Error(`not an RFC 5424 message: ${text.slice(0, 120)}`);
-  const pri = Number(m[1]);
-  if (pri > 191) throw new Error(`PRI ${pri} out of range`);
-  return {
-    pri,
-    facility: Math.floor(pri / 8),
-    severity: pri % 8,
-    version: Number(m[2]),
-    timestamp: m[3]!,
-    hostname: m[4]!,
-    appName: m[5]!,
-    procId: m[6]!,
-    msgId: m[7]!,
-    structuredData: m[8]!,
-    msg: m[9] ?? '',
   };
 }

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { ADMIN_TOKEN, readJsonAnswer, type TestGateway } from '../support/gateway.js';
-import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from '../support/http-receiver.js';
+import { ADMIN_TOKEN, readJsonAnswer, type TestGateway } from './gateway.js';
+import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from './http-receiver.js';
 
 /** One REST answer as a client sees it. */
 export interface RestAnswer {
