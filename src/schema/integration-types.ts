@@ -1,18 +1,13 @@
 import { integrationHealth } from '../delivery/integration-health.js';
 import type { SiemIntegrationRecord } from '../store/tenant-store.js';
+import type { EnumRef, ObjectRef } from '@pothos/core';
+import { DESTINATIONS, type SiemIntegrationType } from '../destinations/registry.js';
+import { TLS_FIELDS, type DestinationDescriptor, type EnumKind } from '../destinations/shared/descriptor.js';
 import { builder } from './builder.js';
 
 export const SiemIntegrationTypeEnum = builder.enumType('SiemIntegrationType', {
   description: 'The kind of SIEM destination.',
-  values: {
-    SPLUNK: { description: 'Splunk HTTP Event Collector (HEC).' },
-    SENTINEL: { description: 'Microsoft Sentinel: HTTP Data Collector API or Logs Ingestion API.' },
-    SYSLOG: { description: 'CEF over syslog (UDP, TCP or TLS).' },
-    WEBHOOK: { description: 'Any HTTP endpoint, with HMAC signatures.' },
-    CROWDSTRIKE: { description: 'CrowdStrike Falcon LogScale HEC-compatible ingest.' },
-    ARCSIGHT: { description: 'CEF over HTTP to an ArcSight SmartConnector.' },
-    CEF: { description: 'Generic CEF over HTTP or syslog.' },
-  } as const,
+  values: Object.fromEntries(DESTINATIONS.map((d) => [d.type, { description: d.description }])) as { [T in SiemIntegrationType]: { description: string } },
 });
 
 export const IntegrationHealthEnum = builder.enumType('IntegrationHealth', {
@@ -26,148 +21,80 @@ export const IntegrationHealthEnum = builder.enumType('IntegrationHealth', {
   } as const,
 });
 
-export const SyslogProtocolEnum = builder.enumType('SyslogProtocol', { values: ['UDP', 'TCP', 'TLS'] as const });
-export const SyslogFormatEnum = builder.enumType('SyslogFormat', { values: ['RFC5424', 'RFC3164'] as const });
-export const CefTransportEnum = builder.enumType('CefTransport', { values: ['HTTP', 'UDP', 'TCP', 'TLS'] as const });
-export const WebhookSignatureSchemeEnum = builder.enumType('WebhookSignatureScheme', {
-  values: {
-    ARX: { description: '`X-ARX-Signature: sha256=<hex HMAC-SHA256 of the body>`.' },
-    STANDARD_WEBHOOKS: { description: 'Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`; adds replay protection.' },
-  } as const,
-});
-export const SentinelApiEnum = builder.enumType('SentinelApi', {
-  values: {
-    DATA_COLLECTOR: { description: 'HTTP Data Collector API (shared key). Out of support since 14 September 2026: prefer LOGS_INGESTION.' },
-    LOGS_INGESTION: { description: 'Logs Ingestion API (DCE + DCR, Entra ID client credentials).' },
-  } as const,
-});
+const ENUM_REFS = new Map<string, EnumRef<PothosSchemaTypes.ExtendDefaultTypes<any>, string>>();
 
-/** What a config object type resolves from: the public config plus which secrets are set. */
+/** The GraphQL enum of an enumerated config field (`SyslogProtocol`, `CefTransport`, …), made once per name. */
+export function enumRefOf(kind: EnumKind): EnumRef<PothosSchemaTypes.ExtendDefaultTypes<any>, string> {
+  const made = ENUM_REFS.get(kind.enum);
+  if (made) return made;
+  const ref = builder.enumType(kind.enum, {
+    values: Object.fromEntries(kind.values.map((v) => [v, kind.descriptions?.[v] ? { description: kind.descriptions[v] } : {}])) as Record<string, { description?: string }>,
+  });
+  ENUM_REFS.set(kind.enum, ref as never);
+  return ref as never;
+}
+
+/** What a config object type resolves from: the public config plus which secrets are set (dotted paths, relative to the object). */
 interface ConfigParent {
   type: SiemIntegrationRecord['type'];
   config: Record<string, unknown>;
   secretFields: string[];
 }
 
-type TlsParent = { caCert?: string; clientCert?: string; rejectUnauthorized?: boolean; hasClientKey: boolean };
+type Fields = DestinationDescriptor['fields'];
+type FieldBuilder = PothosSchemaTypes.ObjectFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<any>, ConfigParent>;
 
-export const TlsConfigRef = builder.objectRef<TlsParent>('TlsConfig').implement({
-  description: 'TLS settings. The client private key is never returned.',
-  fields: (t) => ({
-    caCert: t.string({ nullable: true, description: 'PEM CA bundle used instead of the system roots.', resolve: (p) => p.caCert ?? null }),
-    clientCert: t.string({ nullable: true, description: 'PEM client certificate (mutual TLS).', resolve: (p) => p.clientCert ?? null }),
-    hasClientKey: t.exposeBoolean('hasClientKey'),
-    rejectUnauthorized: t.boolean({ resolve: (p) => p.rejectUnauthorized !== false }),
-  }),
-});
+const capitalised = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}`;
 
-const str = (key: string) => (p: ConfigParent) => (p.config[key] as string | undefined) ?? null;
-const int = (key: string) => (p: ConfigParent) => (p.config[key] as number | undefined) ?? null;
-const has = (path: string) => (p: ConfigParent) => p.secretFields.includes(path);
-const tlsOf = (p: ConfigParent): TlsParent | null => {
-  const tls = p.config.tls as Omit<TlsParent, 'hasClientKey'> | undefined;
-  const hasClientKey = p.secretFields.includes('tls.clientKey');
-  return tls || hasClientKey ? { ...tls, hasClientKey } : null;
-};
-
-/** Adds the fields every HTTP destination shares. */
-function httpFields(t: PothosSchemaTypes.ObjectFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<any>, ConfigParent>) {
-  return {
-    tls: t.field({ type: TlsConfigRef, nullable: true, resolve: tlsOf }),
-    timeoutSeconds: t.int({ nullable: true, description: 'Per-request timeout; unset means the batching timeout.', resolve: int('timeoutSeconds') }),
-    gzip: t.boolean({ description: 'Request bodies are gzip-compressed.', resolve: (p: ConfigParent) => p.config.gzip === true }),
-  };
+/**
+ * The output fields of a config, derived from its field table: each field as a nullable or non-null value (non-null
+ * when required, defaulted or always set), a secret as `hasX` (a header list as its names), the nested TLS object
+ * as {@link TlsConfigRef}.
+ */
+function outputFields(t: FieldBuilder, fields: Fields): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(fields)) {
+    const description = spec.outputDescription;
+    const value = (p: ConfigParent) => p.config[name] ?? null;
+    if (spec.type === 'Headers') {
+      out.headerNames = t.stringList({ description, resolve: (p: ConfigParent) => (p.config.headerNames as string[] | undefined) ?? [] });
+    } else if (spec.secret) {
+      out[`has${capitalised(name)}`] = t.boolean({ description, resolve: (p: ConfigParent) => p.secretFields.includes(name) });
+    } else if (spec.type === 'Tls') {
+      out[name] = t.field({ type: TlsConfigRef, nullable: true, resolve: (p: ConfigParent) => tlsParent(p, name) });
+    } else {
+      const nullable = !(spec.required || spec.alwaysSet || spec.default !== undefined);
+      const type = typeof spec.type === 'object' ? enumRefOf(spec.type) : spec.type;
+      const resolve = spec.type === 'Boolean' ? (p: ConfigParent) => (p.config[name] ?? spec.default) === true : value;
+      out[name] = t.field({ type: type as never, nullable, description, resolve: resolve as never });
+    }
+  }
+  return out;
 }
 
-const config = <T extends string>(name: T, description: string, fields: (t: any) => Record<string, unknown>) =>
-  builder.objectRef<ConfigParent>(name).implement({ description, fields: fields as never });
+/** The parent of the nested TLS object: its fields, and its secrets relative to it; null when nothing is set. */
+function tlsParent(p: ConfigParent, field: string): ConfigParent | null {
+  const tls = p.config[field] as Record<string, unknown> | undefined;
+  const secretFields = p.secretFields.filter((path) => path.startsWith(`${field}.`)).map((path) => path.slice(field.length + 1));
+  return tls || secretFields.length > 0 ? { type: p.type, config: tls ?? {}, secretFields } : null;
+}
 
-export const SplunkConfigRef = config('SplunkConfig', 'Splunk HEC.', (t) => ({
-  endpoint: t.string({ resolve: str('endpoint') }),
-  hasToken: t.boolean({ description: 'Whether a HEC token is set. The token is never returned.', resolve: has('token') }),
-  index: t.string({ nullable: true, resolve: str('index') }),
-  source: t.string({ nullable: true, resolve: str('source') }),
-  sourcetype: t.string({ resolve: str('sourcetype') }),
-  host: t.string({ nullable: true, resolve: str('host') }),
-  indexerAck: t.boolean({ description: 'Batches count as delivered only once Splunk acknowledges indexing.', resolve: (p: ConfigParent) => p.config.indexerAck === true }),
-  ...httpFields(t),
-}));
+export const TlsConfigRef = builder.objectRef<ConfigParent>('TlsConfig');
+TlsConfigRef.implement({
+  description: 'TLS settings. The client private key is never returned.',
+  fields: (t) => outputFields(t as unknown as FieldBuilder, TLS_FIELDS) as never,
+});
 
-export const SentinelConfigRef = config('SentinelConfig', 'Microsoft Sentinel (Log Analytics).', (t) => ({
-  api: t.field({ type: SentinelApiEnum, resolve: (p: ConfigParent) => p.config.api }),
-  workspaceId: t.string({ nullable: true, resolve: str('workspaceId') }),
-  hasSharedKey: t.boolean({ resolve: has('sharedKey') }),
-  logType: t.string({ nullable: true, resolve: str('logType') }),
-  endpoint: t.string({ nullable: true, resolve: str('endpoint') }),
-  dceEndpoint: t.string({ nullable: true, resolve: str('dceEndpoint') }),
-  dcrImmutableId: t.string({ nullable: true, resolve: str('dcrImmutableId') }),
-  streamName: t.string({ nullable: true, resolve: str('streamName') }),
-  tenantId: t.string({ nullable: true, resolve: str('tenantId') }),
-  clientId: t.string({ nullable: true, resolve: str('clientId') }),
-  hasClientSecret: t.boolean({ resolve: has('clientSecret') }),
-  authorityHost: t.string({ nullable: true, resolve: str('authorityHost') }),
-  ...httpFields(t),
-}));
-
-export const SyslogConfigRef = config('SyslogConfig', 'CEF over syslog.', (t) => ({
-  host: t.string({ resolve: str('host') }),
-  port: t.int({ resolve: int('port') }),
-  protocol: t.field({ type: SyslogProtocolEnum, resolve: (p: ConfigParent) => p.config.protocol }),
-  facility: t.string({ resolve: str('facility') }),
-  format: t.field({ type: SyslogFormatEnum, resolve: (p: ConfigParent) => p.config.format }),
-  tls: t.field({ type: TlsConfigRef, nullable: true, resolve: tlsOf }),
-  timeoutSeconds: t.int({ nullable: true, resolve: int('timeoutSeconds') }),
-}));
-
-export const WebhookConfigRef = config('WebhookConfig', 'Generic webhook.', (t) => ({
-  endpoint: t.string({ resolve: str('endpoint') }),
-  hasSecret: t.boolean({ description: 'Whether an HMAC signing secret is set.', resolve: has('secret') }),
-  signatureScheme: t.field({ type: WebhookSignatureSchemeEnum, resolve: (p: ConfigParent) => p.config.signatureScheme }),
-  headerNames: t.stringList({
-    description: 'Names of the extra headers sent. Their values may hold credentials and are never returned.',
-    resolve: (p: ConfigParent) => (p.config.headerNames as string[] | undefined) ?? [],
-  }),
-  ...httpFields(t),
-}));
-
-export const CrowdStrikeConfigRef = config('CrowdStrikeConfig', 'CrowdStrike Falcon LogScale.', (t) => ({
-  endpoint: t.string({ resolve: str('endpoint') }),
-  hasToken: t.boolean({ resolve: has('token') }),
-  repository: t.string({ nullable: true, resolve: str('repository') }),
-  parser: t.string({ nullable: true, resolve: str('parser') }),
-  ...httpFields(t),
-}));
-
-export const ArcSightConfigRef = config('ArcSightConfig', 'ArcSight SmartConnector (CEF over HTTP).', (t) => ({
-  endpoint: t.string({ resolve: str('endpoint') }),
-  hasToken: t.boolean({ resolve: has('token') }),
-  smartConnectorId: t.string({ nullable: true, resolve: str('smartConnectorId') }),
-  deviceVendor: t.string({ resolve: str('deviceVendor') }),
-  deviceProduct: t.string({ resolve: str('deviceProduct') }),
-  ...httpFields(t),
-}));
-
-export const CefConfigRef = config('CefConfig', 'Generic CEF over HTTP or syslog.', (t) => ({
-  transport: t.field({ type: CefTransportEnum, resolve: (p: ConfigParent) => p.config.transport }),
-  endpoint: t.string({ nullable: true, resolve: str('endpoint') }),
-  hasToken: t.boolean({ resolve: has('token') }),
-  host: t.string({ nullable: true, resolve: str('host') }),
-  port: t.int({ nullable: true, resolve: int('port') }),
-  facility: t.string({ resolve: str('facility') }),
-  deviceVendor: t.string({ resolve: str('deviceVendor') }),
-  deviceProduct: t.string({ resolve: str('deviceProduct') }),
-  ...httpFields(t),
-}));
-
-const CONFIG_TYPE_BY_INTEGRATION_TYPE = {
-  SPLUNK: SplunkConfigRef,
-  SENTINEL: SentinelConfigRef,
-  SYSLOG: SyslogConfigRef,
-  WEBHOOK: WebhookConfigRef,
-  CROWDSTRIKE: CrowdStrikeConfigRef,
-  ARCSIGHT: ArcSightConfigRef,
-  CEF: CefConfigRef,
-} as const;
+/** Each destination's output config type (`SplunkConfig`, …), derived from its descriptor. */
+const CONFIG_TYPE_BY_INTEGRATION_TYPE = Object.fromEntries(
+  DESTINATIONS.map((d) => [
+    d.type,
+    builder.objectRef<ConfigParent>(`${d.typeName}Config`).implement({
+      description: d.configDescription,
+      fields: (t) => outputFields(t as unknown as FieldBuilder, d.fields) as never,
+    }),
+  ]),
+) as Record<SiemIntegrationType, ObjectRef<PothosSchemaTypes.ExtendDefaultTypes<any>, ConfigParent>>;
 
 export const SiemConfigUnion = builder.unionType('SiemConfig', {
   description: 'Destination settings. Secrets are never returned, not even in part: `hasX` says whether one is set.',
