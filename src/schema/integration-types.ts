@@ -1,8 +1,8 @@
-import { integrationHealth } from '../delivery/integration-health.js';
-import type { SiemIntegrationRecord } from '../store/tenant-store.js';
 import type { EnumRef, ObjectRef } from '@pothos/core';
+import { integrationHealth } from '../delivery/integration-health.js';
 import { DESTINATIONS, type SiemIntegrationType } from '../destinations/registry.js';
 import { TLS_FIELDS, type DestinationDescriptor, type EnumKind } from '../destinations/shared/descriptor.js';
+import type { SiemIntegrationRecord } from '../store/tenant-store.js';
 import { builder } from './builder.js';
 
 export const SiemIntegrationTypeEnum = builder.enumType('SiemIntegrationType', {
