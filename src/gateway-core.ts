@@ -121,7 +121,7 @@ export async function createGatewayCore(options: GatewayCoreOptions): Promise<Ga
   const bus = createReplicaBus(settings, log);
   const egress = options.egress ?? new EgressPolicy({ allow: settings.egressAllow, denyPrivate: settings.egressDenyPrivate, log: log.child({ component: 'egress' }) });
   const engine = new DeliveryEngine({
-    store,
+    store: store.delivery(),
     egress,
     log,
     retentionMs: settings.retentionDays * 86_400_000,

@@ -3,20 +3,21 @@ import { createSiemAdapter } from '../destinations/create-siem-adapter.js';
 import type { AdapterOptions, DestinationConfig, SiemAdapter } from '../destinations/types.js';
 import type { Logger } from '../logger.js';
 import type { EgressPolicy } from '../net/egress-policy.js';
-import { DeliveryStore, type DeliveryTarget } from '../store/delivery-store.js';
+import type { DeliveryStore, DeliveryTarget } from '../store/delivery-store.js';
+import type { DeliveryPort } from '../store/delivery-port.js';
 import type { AppendedEvent } from '../store/event-log.js';
-import type { Store } from '../store/store.js';
 import type { DeliveryCounters, SiemIntegrationRecord } from '../store/tenant-store.js';
 import { IntegrationWorker, type DeadLettering, type DeliveryAttempt } from './integration-worker.js';
 import { routes } from '../store/routing.js';
 import { StatusHub } from './status-hub.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import type { HeldIntegration } from './lease-store.js';
+import type { HeldIntegration } from '../store/lease-store.js';
 import { LocalBus, appendedTopic, groupAppended, type AppendedGroup, type AppendedMessage, type ReplicaBus } from './replica-bus.js';
 
 /** Options of {@link DeliveryEngine}. */
 export interface DeliveryEngineOptions {
-  store: Store;
+  /** The engine's narrow access to the store: `store.delivery()`. */
+  store: DeliveryPort;
   egress: EgressPolicy;
   log: Logger;
   /** Undelivered events older than this go to dead letters. @default 7 days */
@@ -108,7 +109,7 @@ export const attemptsTopic = (organizationId: string) => `attempts:${organizatio
  *
  * @example
  * ```ts
- * const engine = new DeliveryEngine({ store, egress, log });
+ * const engine = new DeliveryEngine({ store: store.delivery(), egress, log });
  * await engine.start();
  * // ... on SIGTERM
  * await engine.stop(10_000);
@@ -148,7 +149,7 @@ export class DeliveryEngine {
     };
     this.replicaId = options.replicaId ?? randomUUID();
     this.#leases = new LeaseKeeper({
-      db: options.store.db,
+      store: options.store.leaseStore(this.replicaId),
       replicaId: this.replicaId,
       leaseMs: options.leaseMs ?? 15_000,
       soleReplica: options.soleReplica,
@@ -158,7 +159,7 @@ export class DeliveryEngine {
       relinquish: (id) => this.#stopWorker(id),
       observed: (held) => this.#noticeChanges(held),
     });
-    this.#delivery = new DeliveryStore(options.store.db, options.store.box, options.store.log, {
+    this.#delivery = options.store.deliveryStore({
       owner: this.replicaId,
       lost: (id) => this.#leases.lost(id),
     });

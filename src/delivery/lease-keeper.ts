@@ -1,11 +1,10 @@
-import type { Kysely } from 'kysely';
 import type { Logger } from '../logger.js';
-import type { Database } from '../store/tables.js';
-import { LeaseStore, type HeldIntegration } from './lease-store.js';
+import type { HeldIntegration, LeaseStore } from '../store/lease-store.js';
 
 /** Options of {@link LeaseKeeper}. */
 export interface LeaseKeeperOptions {
-  db: Kysely<Database>;
+  /** The leases as this replica sees them (`store.replicaId` is {@link replicaId}). */
+  store: LeaseStore;
   replicaId: string;
   /** How long a lease lasts without renewal; renewed every third of it. */
   leaseMs: number;
@@ -45,7 +44,7 @@ export function fairShare(total: number, replicas: readonly string[], self: stri
  *
  * @example
  * ```ts
- * const keeper = new LeaseKeeper({ db, replicaId, leaseMs: 15_000, soleReplica: false, log, acquired, relinquish });
+ * const keeper = new LeaseKeeper({ store: new LeaseStore(db, replicaId), replicaId, leaseMs: 15_000, soleReplica: false, log, acquired, relinquish });
  * await keeper.start();
  * // ... on SIGTERM, once the workers have stopped
  * await keeper.stop({ release: true });
@@ -68,7 +67,7 @@ export class LeaseKeeper {
 
   constructor(options: LeaseKeeperOptions) {
     this.#options = options;
-    this.#store = new LeaseStore(options.db, options.replicaId);
+    this.#store = options.store;
     this.#clock = options.clock ?? Date.now;
     this.#soleReplica = options.soleReplica ?? !this.#store.shared;
   }

@@ -6,6 +6,7 @@ import { RecordNotFoundError, StoreUnavailableError, asStoreError } from './stor
 import type { Database } from './tables.js';
 import { EventLog, type AppendedEvent, type EventLogOptions } from './event-log.js';
 import { GroupCommit } from './group-commit.js';
+import { deliveryPort, type DeliveryPort } from './delivery-port.js';
 import { TenantStore, type Actor, type ApiKeyRecord, type StoreNotifier, type TenantShared } from './tenant-store.js';
 
 export interface Organization {
@@ -80,6 +81,17 @@ export class Store {
   /** The store of one organisation. */
   tenant(organizationId: string): TenantStore {
     return new TenantStore(this.#shared, organizationId);
+  }
+
+  /** The delivery engine's narrow access (see {@link DeliveryPort}): never the database handle itself. */
+  delivery(): DeliveryPort {
+    return deliveryPort({
+      db: this.db,
+      box: this.box,
+      log: this.log,
+      subscribe: (listener) => this.subscribe(listener),
+      tenant: (organizationId) => this.tenant(organizationId),
+    });
   }
 
   /** Subscribes to committed changes (the delivery engine uses this to wake up). Returns an unsubscribe function. */

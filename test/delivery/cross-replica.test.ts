@@ -65,7 +65,7 @@ async function gatewayOnRedis(prefix: string, options: { redisUrl?: string; logg
 async function replicaB(a: TestGateway, prefix: string, redisUrl = REDIS_URL): Promise<{ store: Store; engine: DeliveryEngine; bus: RedisBus; attempts: DeliveryAttempt[] }> {
   const store = new Store(a.store.db, a.store.box);
   const bus = new RedisBus({ url: redisUrl, prefix, log: silent });
-  const engine = new DeliveryEngine({ store, egress: new EgressPolicy({ allow: ['127.0.0.0/8'] }), log: silent, bus, retryBaseMs: 20, retryMaxMs: 100 });
+  const engine = new DeliveryEngine({ store: store.delivery(), egress: new EgressPolicy({ allow: ['127.0.0.0/8'] }), log: silent, bus, retryBaseMs: 20, retryMaxMs: 100 });
   const attempts: DeliveryAttempt[] = [];
   engine.observers.add({ attempt: (attempt) => void attempts.push(attempt) });
   await engine.start();

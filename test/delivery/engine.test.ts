@@ -64,7 +64,7 @@ beforeEach(async () => {
   organizationId = (await store.ensureOrganization('acme')).organization.id;
   adapter = new RecordingAdapter();
   engine = new DeliveryEngine({
-    store,
+    store: store.delivery(),
     egress: new EgressPolicy({}),
     log: createLogger({ level: 'silent' }),
     retryBaseMs: 1_000,

@@ -3,7 +3,7 @@ import { afterEach, expect, it } from 'vitest';
 import { SecretBox } from '../../src/crypto/secret-box.js';
 import { DeliveryEngine } from '../../src/delivery/delivery-engine.js';
 import { fairShare } from '../../src/delivery/lease-keeper.js';
-import { LeaseStore } from '../../src/delivery/lease-store.js';
+import { LeaseStore } from '../../src/store/lease-store.js';
 import { openDatabase } from '../../src/store/database.js';
 import { createLogger } from '../../src/logger.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
@@ -66,7 +66,7 @@ async function cluster(dialect: TestDialect, integrations: number, options: { si
 
   async function replica(id: string): Promise<DeliveryEngine> {
     const engine = new DeliveryEngine({
-      store,
+      store: store.delivery(),
       egress: new EgressPolicy({ allow: ['127.0.0.0/8'] }),
       log: createLogger({ level: 'silent' }),
       replicaId: id,
@@ -375,7 +375,7 @@ forEachDialect((dialect) => {
     expect(old.leases.size).toBe(2);
     await old.stop(0, { release: false });
     // Restarted with a new replica id and the default soleReplica.
-    const restarted = new DeliveryEngine({ store: c.store, egress: new EgressPolicy({ allow: ['127.0.0.0/8'] }), log: createLogger({ level: 'silent' }), leaseMs: LEASE_MS, leaseClock: () => c.clock.now });
+    const restarted = new DeliveryEngine({ store: c.store.delivery(), egress: new EgressPolicy({ allow: ['127.0.0.0/8'] }), log: createLogger({ level: 'silent' }), leaseMs: LEASE_MS, leaseClock: () => c.clock.now });
     cleanups.push(() => restarted.stop(1_000));
     await restarted.start();
     if (dialect.name === 'postgres') {

@@ -71,7 +71,7 @@ forEachDialect((dialect) => {
       const store = new Store(db, new SecretBox(randomBytes(32)), () => new Date(Date.now() - clockOffsetMs));
       const s = await sink();
       const engine = new DeliveryEngine({
-        store,
+        store: store.delivery(),
         egress: new EgressPolicy({ allow: ['127.0.0.0/8'] }),
         log: createLogger({ level: 'silent' }),
         retentionMs: 60_000,

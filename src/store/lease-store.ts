@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
-import { isPostgres } from '../store/database.js';
-import { runRelaxedTransaction } from '../store/run-transaction.js';
-import type { Database } from '../store/tables.js';
+import { isPostgres } from './database.js';
+import { runRelaxedTransaction } from './run-transaction.js';
+import type { Database } from './tables.js';
 
 /**
  * What this replica's round reads of each integration it holds, to notice changes made through another replica
