@@ -62,11 +62,15 @@ interface PendingAppends {
   caughtUpTo?: number;
 }
 
-/** Segment bounds looked at per read while filling a batch; position lookups of `#idsAt` read this many segments. */
+/** Segment bounds looked at per read while filling a batch (an index-only scan). */
 const BOUNDS_PER_READ = 256;
+/** Segments read per query when confirming suspected duplicates (`#idsAt`). */
 const SEGMENTS_PER_READ = 32;
-/** Segments per page while rebuilding the id index or counting a queue. */
-const SEGMENTS_PER_PAGE = 2000;
+/**
+ * Segments per page while rebuilding the id index, catching up or counting a queue: a segment holds up to a
+ * request's events (10,000 by default), so a page parses at most ~2M facts at once.
+ */
+const SEGMENTS_PER_PAGE = 200;
 
 /**
  * Each organisation's event log, as segments: every committed append writes one row holding its events
