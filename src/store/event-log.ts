@@ -420,7 +420,7 @@ export class EventLog {
         receivedAt: r.received_at,
         lines: r.events === '' ? null : r.events.split('\n'),
         facts,
-        bytes: segmentBytes(r.events.length, r.facts.length, facts.length),
+        bytes: segmentBytes(r.events.length, 0, facts.length),
       };
     });
   }
@@ -538,10 +538,11 @@ export class EventLog {
 
 /**
  * Memory a decoded segment holds, roughly: JSON is mostly ASCII, which V8 keeps at one byte a character; each
- * event adds a string header and array slots for its line and facts.
+ * event adds its line's string header and its facts tuple (an array of five, the id, customer and type strings and
+ * a heap number: about 220 bytes).
  */
 function segmentBytes(lineChars: number, factChars: number, events: number): number {
-  return lineChars + factChars + events * 96 + 128;
+  return lineChars + factChars + events * 240 + 128;
 }
 
 function pushEntries(out: LogEntry[], segment: Segment, after: number): void {
