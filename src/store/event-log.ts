@@ -309,30 +309,10 @@ export class EventLog {
       return Number(row?.n ?? 0);
     }
     let count = 0;
-    let position = after;
-    for (;;) {
-      const rows = await db
-        .selectFrom('event_segments')
-        .select(['first_position', 'last_position', 'facts'])
-        .where('organization_id', '=', organizationId)
-        .where('last_position', '>', position)
-        .where('first_position', '<=', upTo)
-        .orderBy('last_position')
-        .limit(SEGMENTS_PER_PAGE)
-        .execute();
-      for (const row of rows) {
-        const first = Number(row.first_position);
-        const facts = JSON.parse(row.facts) as EventFacts[];
-        for (let i = 0; i < facts.length; i++) {
-          const p = first + i;
-          if (p <= after || p > upTo) continue;
-          const f = facts[i]!;
-          if (routes(route, { customerId: f[1], severityRank: f[2], type: f[3] })) count++;
-        }
-        position = Number(row.last_position);
-      }
-      if (rows.length < SEGMENTS_PER_PAGE) return count;
-    }
+    await forEachFact(db, organizationId, after, upTo, (_position, f) => {
+      if (routes(route, { customerId: f[1], severityRank: f[2], type: f[3] })) count++;
+    });
+    return count;
   }
 
   /**
@@ -443,24 +423,7 @@ export class EventLog {
   async #catchUp(trx: Transaction<Database>, organizationId: string, next: number): Promise<void> {
     const known = this.#known.get(organizationId) ?? 1;
     if (known >= next) return;
-    let position = known - 1;
-    for (;;) {
-      const rows = await trx
-        .selectFrom('event_segments')
-        .select(['first_position', 'last_position', 'facts'])
-        .where('organization_id', '=', organizationId)
-        .where('last_position', '>', position)
-        .orderBy('last_position')
-        .limit(SEGMENTS_PER_PAGE)
-        .execute();
-      for (const row of rows) {
-        const first = Number(row.first_position);
-        const facts = JSON.parse(row.facts) as EventFacts[];
-        for (let i = 0; i < facts.length; i++) if (first + i >= known) this.#index.add(hashEventId(organizationId, facts[i]![0]), first + i);
-        position = Number(row.last_position);
-      }
-      if (rows.length < SEGMENTS_PER_PAGE) break;
-    }
+    await forEachFact(trx, organizationId, known - 1, Number.MAX_SAFE_INTEGER, (position, f) => this.#index.add(hashEventId(organizationId, f[0]), position));
     this.#known.set(organizationId, next);
   }
 
@@ -543,6 +506,29 @@ export class EventLog {
  */
 function segmentBytes(lineChars: number, factChars: number, events: number): number {
   return lineChars + factChars + events * 240 + 128;
+}
+
+/** Calls `fn` with the routing facts of every event of the organisation at positions in (`after`, `upTo`], in order, a page of segments at a time. */
+async function forEachFact(db: Executor, organizationId: string, after: number, upTo: number, fn: (position: number, facts: EventFacts) => void): Promise<void> {
+  let position = after;
+  for (;;) {
+    const rows = await db
+      .selectFrom('event_segments')
+      .select(['first_position', 'last_position', 'facts'])
+      .where('organization_id', '=', organizationId)
+      .where('last_position', '>', position)
+      .where('first_position', '<=', upTo)
+      .orderBy('last_position')
+      .limit(SEGMENTS_PER_PAGE)
+      .execute();
+    for (const row of rows) {
+      const first = Number(row.first_position);
+      const facts = JSON.parse(row.facts) as EventFacts[];
+      for (let i = Math.max(0, after - first + 1); i < facts.length && first + i <= upTo; i++) fn(first + i, facts[i]!);
+      position = Number(row.last_position);
+    }
+    if (rows.length < SEGMENTS_PER_PAGE) return;
+  }
 }
 
 function pushEntries(out: LogEntry[], segment: Segment, after: number): void {
