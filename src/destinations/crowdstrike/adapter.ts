@@ -1,8 +1,7 @@
 import { hostname as osHostname } from 'node:os';
-import type { SecurityEvent } from '../../events/security-event.js';
 import { HttpDestination, runConnectionTest } from '../shared/http-destination.js';
 import { resolveTimeoutMs } from '../../net/timeouts.js';
-import { hecFramer, hecTime, sendHecBatch, toSnakeCaseEvent } from '../shared/hec.js';
+import { hecEnvelope, sendHecBatch } from '../shared/hec.js';
 import type {
   AdapterOptions,
   ConnectionTestResult,
@@ -62,20 +61,12 @@ export function createCrowdStrikeAdapter(config: CrowdStrikeConfig, options: Ada
   const http = new HttpDestination({ egress: options.egress, tls: config.tls, timeoutMs, secrets: [config.token] });
   const host = options.hostname || osHostname();
 
-  const frame = hecFramer({ host, source: LOGSCALE_SOURCE, ...(config.parser ? { sourcetype: config.parser } : {}), ...(config.repository ? { index: config.repository } : {}) });
+  // The parser as HEC `sourcetype`, the repository as `index`; omitted when unset, so the token's own apply.
+  const hec = hecEnvelope({ host, source: LOGSCALE_SOURCE, sourcetype: config.parser, index: config.repository });
   const adapter: SiemAdapter<LogScaleHecEvent | string> = {
     type: 'CROWDSTRIKE',
-    fromStored: frame,
-    transform(event: SecurityEvent): LogScaleHecEvent {
-      return {
-        time: hecTime(event.time),
-        host,
-        source: LOGSCALE_SOURCE,
-        ...(config.parser ? { sourcetype: config.parser } : {}),
-        ...(config.repository ? { index: config.repository } : {}),
-        event: toSnakeCaseEvent(event),
-      };
-    },
+    fromStored: hec.fromStored,
+    transform: (event) => hec.transform(event) as LogScaleHecEvent,
     send(records: (LogScaleHecEvent | string)[], sendOptions?: SendOptions): Promise<DeliveryResult> {
       return sendHecBatch(records, {
         http,

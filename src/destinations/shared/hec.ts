@@ -1,4 +1,5 @@
 import { toSnakeCaseEvent, type StoredEvent } from '../../events/stored-event.js';
+import type { SecurityEvent } from '../../events/security-event.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   classifyAnswer,
@@ -106,26 +107,38 @@ interface HecAnswerBody {
 /** The canonical event as the `event` object of a HEC envelope (the stored form of an event; see `toStoredLine`). */
 export { toSnakeCaseEvent };
 
-/** A HEC envelope: an object, or already serialised (framed around a stored line by {@link hecFramer}). */
+/** A HEC envelope: an object, or already serialised (framed around a stored line by {@link hecEnvelope}). */
 export type HecRecord = object | string;
 
+/** The envelope fields a destination fixes; unset ones are omitted. */
+export interface HecEnvelopeFields {
+  host: string;
+  source?: string;
+  sourcetype?: string;
+  index?: string;
+}
+
 /**
- * Frames stored lines as HEC envelopes without parsing them: `{"time":…,"host":…,…,"event":<stored line>}`,
- * byte for byte what `JSON.stringify` of the envelope object gives (same keys, same order), since the stored
+ * Both ways a destination builds its HEC envelopes `{time, host, source?, sourcetype?, index?, event}` from the same
+ * fields: `transform` from an event (tests, connection tests), and `fromStored`, which frames a stored line without
+ * parsing it, byte for byte what `JSON.stringify(transform(event))` gives (same keys, same order), since the stored
  * line is the envelope's `event` object serialised (see `toStoredLine`).
  *
  * @example
  * ```ts
- * const frame = hecFramer({ host: 'gw', sourcetype: '_json' });
- * frame({ line: '{"id":"…"}', timeMs: 1706619000123 }); // '{"time":1706619000.123,"host":"gw","sourcetype":"_json","event":{"id":"…"}}'
+ * const hec = hecEnvelope({ host: 'gw', sourcetype: '_json' });
+ * hec.fromStored({ line: '{"id":"…"}', timeMs: 1706619000123 }); // '{"time":1706619000.123,"host":"gw","sourcetype":"_json","event":{"id":"…"}}'
  * ```
  */
-export function hecFramer(fields: { host: string; source?: string; sourcetype?: string; index?: string }): (stored: StoredEvent) => string {
-  const { time: _time, event: _event, ...rest } = JSON.parse(JSON.stringify({ time: 0, ...fields, event: 0 })) as Record<string, unknown>;
+export function hecEnvelope(fields: HecEnvelopeFields): { transform(event: SecurityEvent): SplunkHecEvent; fromStored(stored: StoredEvent): string } {
+  const set = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== '')) as HecEnvelopeFields;
   // JSON.stringify keeps insertion order: time first, the fields as given, event last.
-  const middle = JSON.stringify(rest).slice(1, -1);
+  const middle = JSON.stringify(set).slice(1, -1);
   const between = middle === '' ? ',"event":' : `,${middle},"event":`;
-  return (stored) => `{"time":${Math.round(stored.timeMs) / MS_PER_SECOND}${between}${stored.line}}`;
+  return {
+    transform: (event) => ({ time: hecTime(event.time), ...set, event: toSnakeCaseEvent(event) }),
+    fromStored: (stored) => `{"time":${Math.round(stored.timeMs) / MS_PER_SECOND}${between}${stored.line}}`,
+  };
 }
 
 /** Epoch seconds with millisecond precision (`1706619000.123`). @example `hecTime(new Date(1706619000123)) // 1706619000.123` */

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
-import type { SecurityEvent } from '../../events/security-event.js';
 import { resolveTimeoutMs } from '../../net/timeouts.js';
-import { DEFAULT_SOURCETYPE, hecAckUrl, hecFramer, hecTime, sendHecBatch, toSnakeCaseEvent, type SplunkHecEvent } from '../shared/hec.js';
+import { DEFAULT_SOURCETYPE, hecAckUrl, hecEnvelope, sendHecBatch, type SplunkHecEvent } from '../shared/hec.js';
 import { classifyError, HttpDestination, runConnectionTest } from '../shared/http-destination.js';
 import type { AdapterOptions, ConnectionTestResult, DeliveryResult, SendOptions, SiemAdapter, SplunkConfig } from '../types.js';
 
@@ -35,20 +34,11 @@ export function createSplunkAdapter(config: SplunkConfig, options: AdapterOption
   const channel = config.indexerAck ? randomUUID() : undefined;
   let ackUrl: string | undefined;
 
-  const frame = hecFramer({ host, ...(config.source ? { source: config.source } : {}), sourcetype, ...(config.index ? { index: config.index } : {}) });
+  const hec = hecEnvelope({ host, source: config.source, sourcetype, index: config.index });
   const adapter: SiemAdapter<SplunkHecEvent | string> = {
     type: 'SPLUNK',
-    fromStored: frame,
-    transform(event: SecurityEvent): SplunkHecEvent {
-      return {
-        time: hecTime(event.time),
-        host,
-        ...(config.source ? { source: config.source } : {}),
-        sourcetype,
-        ...(config.index ? { index: config.index } : {}),
-        event: toSnakeCaseEvent(event),
-      };
-    },
+    fromStored: hec.fromStored,
+    transform: hec.transform,
     async send(records: (SplunkHecEvent | string)[], sendOptions?: SendOptions): Promise<DeliveryResult> {
       if (config.indexerAck && ackUrl === undefined) {
         try {
