@@ -1,7 +1,6 @@
-import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createIntegration } from '../support/api.js';
-import { ADMIN_TOKEN, gatewayEnv, gql, spawnServe, tempDir, type TestGateway } from '../support/gateway.js';
+import { ADMIN_TOKEN, exited, gatewayEnv, gql, spawnServe, tempDir, type TestGateway } from '../support/gateway.js';
 import { HEC_SUCCESS, ingest, integrationStatus, makeEvents, startHecSink, waitFor, type HecSink, type TestEvent } from '../support/delivery.js';
 
 /**
@@ -32,16 +31,6 @@ async function serve(env: NodeJS.ProcessEnv) {
   return { ...server, api };
 }
 
-function exited(child: ChildProcess, timeoutMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not exit within ${timeoutMs} ms`)), timeoutMs);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal });
-    });
-  });
-}
 
 /**
  * A slow-ish SIEM: answers each request after `delayMs`. `holdNext()` makes it keep the next request

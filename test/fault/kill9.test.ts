@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { gatewayEnv, gql, spawnServe, tempDir } from '../support/gateway.js';
+import { exited, gatewayEnv, gql, spawnServe, tempDir } from '../support/gateway.js';
 import { makeEvents, postEvents, sleep, startIdReceiver, waitFor, type IdReceiver } from '../support/fault-kit.js';
 
 /**
@@ -24,10 +24,6 @@ afterAll(async () => {
   cleanup();
 });
 
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
 
 describe('kill -9 under load, then a restart', () => {
   it('delivers every acknowledged event to every SIEM, with duplicates bounded by the batches in flight', async () => {

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCliInProcess } from '../support/cli.js';
-import { ADMIN_TOKEN, gql, runCli, spawnServe, tempDir } from '../support/gateway.js';
+import { ADMIN_TOKEN, exited, gql, runCli, spawnServe, tempDir } from '../support/gateway.js';
 
 /**
  * One writer per database file: a second `siemgate serve` on the same SQLite file must not start (two delivery engines
@@ -30,10 +30,6 @@ afterAll(async () => {
   cleanup();
 });
 
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
 const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, gql, spawnServe } from '../support/gateway.js';
+import { ADMIN_TOKEN, exited, gql, spawnServe } from '../support/gateway.js';
 import { POSTGRES_UNAVAILABLE, createPostgresDatabase, type PostgresTestDatabase } from '../support/dialects.js';
 import { makeEvents, postEvents, sleep, startIdReceiver, waitFor, type IdReceiver } from '../support/fault-kit.js';
 
@@ -47,10 +47,6 @@ function shares(map: Map<string, string | null>): Map<string | null, number> {
   return out;
 }
 
-const exited = (child: ChildProcess) =>
-  child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve({ code: child.exitCode, signal: child.signalCode })
-    : new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 
 describe.skipIf(POSTGRES_UNAVAILABLE !== undefined)(`three replicas on PostgreSQL${POSTGRES_UNAVAILABLE ? ` (skipped: ${POSTGRES_UNAVAILABLE})` : ''}`, () => {
   it('share the integrations, and a kill -9 of one loses nothing: its integrations move to the others', async () => {

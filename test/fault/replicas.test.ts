@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, POSTGRES_UNAVAILABLE, type PostgresTestDatabase } from '../support/dialects.js';
-import { ADMIN_TOKEN, gql, spawnServe } from '../support/gateway.js';
+import { ADMIN_TOKEN, exited, gql, spawnServe } from '../support/gateway.js';
 import { makeEvents, postEvents, sleep, startIdReceiver, waitFor, type IdReceiver } from '../support/fault-kit.js';
 import { subscribe } from '../support/ws-subscribe.js';
 
@@ -28,10 +28,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
 
 describe.skipIf(POSTGRES_UNAVAILABLE !== undefined)('three replicas on PostgreSQL and Redis', () => {
   it('deliver every acknowledged event when one is killed under load, show status across replicas, and share the work with a late one', async () => {

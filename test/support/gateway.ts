@@ -196,3 +196,15 @@ export function spawnServe(env: NodeJS.ProcessEnv, timeoutMs = 60_000, bin = BIN
     });
   });
 }
+
+/** How a child process ended: at once if it already has, else when it does (rejects after `timeoutMs`). */
+export function exited(child: ChildProcess, timeoutMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the process did not exit within ${timeoutMs} ms`)), timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal });
+    });
+  });
+}
