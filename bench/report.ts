@@ -221,6 +221,10 @@ export function buildRows(results: Omit<BenchResults, 'rows' | 'wallTimeMs'>): R
     for (const r of scale.runs) {
       rows.push(row({ figure: `scale-out: ${r.replicas} replica${r.replicas > 1 ? 's' : ''} on PostgreSQL + Redis, 3 integrations (ingest ${count(Math.round(r.ingestPerSec))} ev/s)`, value: `${count(Math.round(r.deliveriesPerSec))} deliveries/s`, runs: 1 }));
     }
+    if (scale.wakeUp) {
+      rows.push(row({ figure: 'scale-out: event posted to one replica, delivered by the owner on another (wake-up over Redis) p50', value: ms(scale.wakeUp.p50Ms), runs: 1 }));
+      rows.push(row({ figure: 'scale-out: event posted to one replica, delivered by the owner on another (wake-up over Redis) p99', value: ms(scale.wakeUp.p99Ms), target: `< ${TARGETS.wakeUpP99Ms} ms`, result: verdict(scale.wakeUp.p99Ms < TARGETS.wakeUpP99Ms), runs: 1 }));
+    }
     if (scale.append) rows.push(row({ figure: `scale-out: PostgreSQL alone, log appends (pgbench, ${scale.append.clients} clients, ${scale.append.eventsPerSegment}-event segments)`, value: `${count(Math.round(scale.append.eventsPerSec))} ev/s`, runs: 1 }));
     for (const note of scale.notes) rows.push(row({ figure: `  note: ${note}`, value: '', runs: 0 }));
   }

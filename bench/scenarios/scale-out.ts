@@ -8,7 +8,7 @@ import pg from 'pg';
 import { DELIVERY_TIMEOUT_MS, INGEST_POSTERS, WARMUP_EVENTS } from '../config.js';
 import { GatewayClient } from '../gateway-client.js';
 import { GatewayProcess } from '../gateway-process.js';
-import { forEachConcurrently } from '../measure.js';
+import { forEachConcurrently, summarizeLatencies, wallClockMs, type LatencySummary } from '../measure.js';
 import { HEC_PATH, payloadsFor, THROUGHPUT_CUSTOMER } from '../payloads.js';
 import { ReceiverProcess } from '../receiver-process.js';
 
@@ -33,6 +33,12 @@ export interface ReplicaRun {
 
 export interface ScaleOutResult {
   runs: ReplicaRun[];
+  /**
+   * With 3 replicas: one event posted to each replica in turn, for an integration (batchSize 1) whose lease one of
+   * them holds; from the post to the receiver's arrival. Two posts in three land on a replica that does not deliver
+   * the integration: the owner learns of the event by a wake-up over Redis (its idle re-check is 30 s).
+   */
+  wakeUp?: LatencySummary;
   /** PostgreSQL alone, the log's write pattern (pgbench): one segment of `eventsPerSegment` a transaction. */
   append: { clients: number; segmentsPerSec: number; eventsPerSegment: number; eventsPerSec: number } | null;
   notes: string[];
@@ -68,7 +74,7 @@ function databaseUrl(name: string): string {
  * End to end on PostgreSQL + Redis with `replicas` gateways on one database: {@link INTEGRATIONS} HEC integrations
  * routed every event, events posted round-robin to the replicas by {@link INGEST_POSTERS} posters.
  */
-async function measureReplicas(replicas: number, log: (line: string) => void): Promise<ReplicaRun> {
+async function measureReplicas(replicas: number, log: (line: string) => void): Promise<ReplicaRun & { wakeUp?: LatencySummary }> {
   const name = `siemgate_bench_${randomBytes(4).toString('hex')}`;
   await admin(`CREATE DATABASE ${name}`);
   const receiver = await ReceiverProcess.start('hec');
@@ -103,13 +109,35 @@ async function measureReplicas(replicas: number, log: (line: string) => void): P
     const ms = stats.lastAt! - startedAt;
     const result = { replicas, deliveriesPerSec: (stats.events * 1000) / ms, ingestPerSec: (payloads.events * 1000) / ingestMs };
     log(`  scale-out: ${replicas} replica(s): ${Math.round(result.deliveriesPerSec).toLocaleString('en-US')} deliveries/s, ingest ${Math.round(result.ingestPerSec).toLocaleString('en-US')} ev/s`);
-    return result;
+    if (replicas === 1) return result;
+    const wakeUp = await measureWakeUp(clients, receiver);
+    log(`  scale-out: wake-up across replicas (post → delivered, batchSize 1): p50 ${wakeUp.p50Ms.toFixed(1)} ms, p99 ${wakeUp.p99Ms.toFixed(1)} ms, max ${wakeUp.maxMs.toFixed(1)} ms`);
+    return { ...result, wakeUp };
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     await Promise.all(gateways.map((g) => g.stop()));
     await receiver.stop();
     await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
   }
+}
+
+const WAKE_UP_SAMPLES = 60;
+const WAKE_CUSTOMER = 'cust_wake';
+
+/** See {@link ScaleOutResult.wakeUp}. */
+async function measureWakeUp(clients: GatewayClient[], receiver: ReceiverProcess): Promise<LatencySummary> {
+  await clients[0]!.createSplunkIntegration({ name: 'wake-up', endpoint: `${receiver.url}${HEC_PATH}`, customerId: WAKE_CUSTOMER, batching: { batchSize: 1, flushIntervalSeconds: 1 } });
+  // The leases of 4 integrations settle over 3 replicas (a round every lease/3).
+  await new Promise((resolve) => setTimeout(resolve, 4_000));
+  const samples: number[] = [];
+  for (let i = 0; i < WAKE_UP_SAMPLES + 3; i++) {
+    await receiver.reset();
+    const startedAt = wallClockMs();
+    await clients[i % clients.length]!.postEvents(JSON.stringify([{ type: 'scan', severity: 'HIGH', name: 'wake-up', customerId: WAKE_CUSTOMER }]));
+    const stats = await receiver.waitFor(1, DELIVERY_TIMEOUT_MS);
+    if (i >= 3) samples.push(stats.lastAt! - startedAt); // the first of each replica warms its connections
+  }
+  return summarizeLatencies(samples);
 }
 
 /**
@@ -163,10 +191,12 @@ async function measureAppendRate(log: (line: string) => void): Promise<ScaleOutR
 
 /** End to end with 1 and 3 replicas on PostgreSQL, and PostgreSQL's own append rate, all on this machine. */
 export async function measureScaleOut(log: (line: string) => void): Promise<ScaleOutResult> {
-  const runs = [await measureReplicas(1, log), await measureReplicas(3, log)];
+  const one = await measureReplicas(1, log);
+  const { wakeUp, ...three } = await measureReplicas(3, log);
   const append = await measureAppendRate(log);
   return {
-    runs,
+    runs: [one, three],
+    wakeUp,
     append,
     notes: ['replicas, receiver, PostgreSQL, Redis and the posters share the same 2 cores: the figures show the cost of coordination, not the gain of more hosts'],
   };
