@@ -91,6 +91,12 @@ interface DecodeOptions {
    * `collapse`: any depth of escaping (`\\\\u0041` of JSON inside JSON is an `A`).
    */
   backslashes: 'pairs' | 'collapse';
+  /**
+   * With `pairs`: read a backslash at the very start of the text as the second half of an escaped
+   * backslash (`\\`) whose first half a cut removed, so the pairs after it line up as they did
+   * before the cut.
+   */
+  cutPair?: boolean;
 }
 
 const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', "'": "'", '/': '/', '\\': '\\', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
@@ -116,6 +122,10 @@ function decodeView(text: string, options: DecodeOptions): View {
     }
   };
   let i = 0;
+  if (options.cutPair && text[0] === '\\') {
+    push('\\', 0, 1);
+    i = 1;
+  }
   while (i < text.length) {
     const c = text[i]!;
     if (c === '\\') {
@@ -258,6 +268,8 @@ export function createSecretScrubber(secrets: Iterable<string | undefined | null
       if (/[\\%&]/.test(text)) {
         views.push(decodeView(text, { plusAsSpace: false, backslashes: 'pairs' }));
         if (text.includes('\\')) views.push(decodeView(text, { plusAsSpace: false, backslashes: 'collapse' }));
+        // A text cut inside an escaped backslash starts with its second half: the pairs after it shift by one.
+        if (text[0] === '\\') views.push(decodeView(text, { plusAsSpace: false, backslashes: 'pairs', cutPair: true }));
       }
       if (text.includes('+')) views.push(decodeView(text, { plusAsSpace: true, backslashes: 'pairs' }));
       for (const view of views) collectSpans(view, fragments, spans);

@@ -155,6 +155,13 @@ describe('the attack as reproduced, and ordinary text', () => {
     }
   });
 
+  it('a JSON-escaped secret cut between the two backslashes of an escaped backslash leaves nothing of it', () => {
+    // `\AA\A` written as `\\` `\u0041` `A` `\\` `\u0041`, cut after the first backslash: the pairs shift by one.
+    const secret = '\\AA\\A';
+    const echoed = '\\\\\\u0041A\\\\\\u0041';
+    expect(createSecretScrubber([secret]).scrub(echoed.slice(1))).toBe(REDACTED);
+  });
+
   it('a header value is scrubbed without its scheme word, also base64d inside a Basic-like text', () => {
     expect(scrubber.scrub('refused header Bearer HEADER-credential-2e7c5f9a10')).toBe(`refused header Bearer ${REDACTED}`);
     const echoed = Buffer.from('authorization: Bearer HEADER-credential-2e7c5f9a10\r\n').toString('base64');
