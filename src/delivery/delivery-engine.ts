@@ -49,6 +49,9 @@ export interface DeliveryEngineOptions {
 
 type LeaseOption = 'leaseMs' | 'replicaId' | 'soleReplica' | 'leaseClock';
 
+/** How long {@link DeliveryEngine.stop} waits, past its deadline, for sends it aborted to end. */
+export const STOP_GRACE_MS = 5_000;
+
 /** How often idle workers re-check the log while a cross-replica bus is down (wake-ups from other replicas may be lost). */
 export const BUS_DOWN_RECHECK_MS = 1000;
 
@@ -202,8 +205,8 @@ export class DeliveryEngine {
 
   /**
    * Stops delivering. Workers finish the batch in flight; after `deadlineMs` in-flight sends are aborted
-   * and their batches stay in the log, to be delivered (again) after the next start or by another replica.
-   * Then the leases are released, so other replicas take over at once; `release: false` keeps them until
+   * and their batches stay in the log, to be delivered (again) after the next start or by another replica;
+   * a send that ignores the abort is waited for {@link STOP_GRACE_MS} more, then left. Then the leases are released, so other replicas take over at once; `release: false` keeps them until
    * they run out, as a replica that died would.
    */
   async stop(deadlineMs = 10_000, { release = true }: { release?: boolean } = {}): Promise<void> {
@@ -217,8 +220,20 @@ export class DeliveryEngine {
     const stopping = [...this.#stoppingWorkers.values()];
     const workers = [...this.#workers.values(), ...stopping.map((s) => s.worker)];
     const deadline = setTimeout(() => workers.forEach((w) => w.abortInFlight()), deadlineMs);
-    await Promise.allSettled([...this.#workers.values()].map((w) => w.stop()).concat(stopping.map((s) => s.stopped)));
+    const running = new Set(workers);
+    const stopped = Promise.allSettled(
+      [...this.#workers.values()].map((w) => w.stop().finally(() => running.delete(w))).concat(stopping.map((s) => s.stopped.finally(() => running.delete(s.worker)))),
+    );
+    // A send that ignores the abort must not keep the process from exiting: after a grace, its batch is left queued
+    // (its cursor has not moved, so it is sent again after the next start).
+    let grace: NodeJS.Timeout | undefined;
+    const gaveUp = await Promise.race([stopped.then(() => false), new Promise<boolean>((resolve) => (grace = setTimeout(() => resolve(true), deadlineMs + STOP_GRACE_MS)))]);
+    clearTimeout(grace);
     clearTimeout(deadline);
+    if (gaveUp) {
+      const integrationIds = [...running].map((w) => w.target.id);
+      this.#options.log.error({ integrationIds }, 'delivery did not stop when its batch in flight was aborted; leaving that batch queued for the next start');
+    }
     this.#workers.clear();
     if (release) await this.#leases.leave().catch((error: unknown) => this.#options.log.warn({ err: error }, 'releasing delivery leases failed'));
   }

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import type { TlsOptions } from './tls-options.js';
 import type { ConnectFailedError, EgressPolicy } from './egress-policy.js';
@@ -17,6 +17,13 @@ export interface HttpClientOptions {
   timeoutMs: number;
   /** Pooled connections per origin. @default 8 */
   connections?: number;
+  /**
+   * Aborting it destroys the connections still being set up and refuses new ones. Undici's own `close()` and
+   * `destroy()` cannot reach a socket whose TLS handshake has not finished: a peer that accepts and never answers
+   * the handshake would keep it (and whoever waits for the dispatcher to close) until the connect timeout.
+   * @default never aborted
+   */
+  signal?: AbortSignal;
 }
 
 /** Strips `[...]` from an IPv6 host as it appears in URLs. */
@@ -51,6 +58,14 @@ export function createHttpDispatcher(options: HttpClientOptions): Dispatcher {
     rejectUnauthorized: tls?.rejectUnauthorized ?? true,
   });
 
+  /** Sockets handed to the connector whose connect (and TLS handshake) has not finished yet. */
+  const connecting = new Set<Socket>();
+  const { signal } = options;
+  signal?.addEventListener('abort', () => {
+    for (const socket of connecting) socket.destroy(new Error('dispatcher closed while connecting'));
+    connecting.clear();
+  }, { once: true });
+
   const connect: buildConnector.connector = (connectOptions, callback) => {
     const name = unbracket(connectOptions.hostname);
     const defaultPort = connectOptions.protocol === 'https:' ? DEFAULT_HTTPS_PORT : DEFAULT_HTTP_PORT;
@@ -60,12 +75,16 @@ export function createHttpDispatcher(options: HttpClientOptions): Dispatcher {
     const fail = (err: unknown) => callback(options.egress.connectFailure(name, port, err), null);
     options.egress.resolve(name, port).then(
       ({ address }) => {
+        if (signal?.aborted) return fail(new Error('dispatcher closed'));
         // SNI must be a DNS name: for IP literals leave it unset (Node then verifies the certificate against the IP).
         const servername = isIP(name) === 0 ? (connectOptions.servername ?? name) : undefined;
-        connector({ ...connectOptions, hostname: address, port: String(port), servername }, (err, socket) => {
+        // Undici's connector returns the socket it created (lib/core/connect.js), though its type says void.
+        const socket = (connector as (...args: Parameters<buildConnector.connector>) => Socket | undefined)({ ...connectOptions, hostname: address, port: String(port), servername }, (err, connected) => {
+          if (socket) connecting.delete(socket);
           if (err) fail(err);
-          else callback(null, socket);
+          else callback(null, connected);
         });
+        if (socket) connecting.add(socket);
       },
       fail,
     );

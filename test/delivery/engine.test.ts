@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SecretBox } from '../../src/crypto/secret-box.js';
-import { DeliveryEngine } from '../../src/delivery/delivery-engine.js';
+import { DeliveryEngine, STOP_GRACE_MS } from '../../src/delivery/delivery-engine.js';
 import type { ConnectionTestResult, DeliveryResult, SiemAdapter } from '../../src/destinations/types.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { createLogger } from '../../src/logger.js';
@@ -28,6 +28,8 @@ class RecordingAdapter implements SiemAdapter<string> {
   /** Event ids of every batch sent, in order, with the fake time it was sent at. */
   readonly batches: { ids: string[]; at: number }[] = [];
   answer: (ids: string[]) => Partial<DeliveryResult> = () => ({});
+  /** Sends that never settle, aborted or not (an adapter with a bug, a library that ignores its signal). */
+  hang = false;
 
   transform(event: SecurityEvent): string {
     return event.id;
@@ -35,6 +37,7 @@ class RecordingAdapter implements SiemAdapter<string> {
 
   async send(ids: string[]): Promise<DeliveryResult> {
     this.batches.push({ ids, at: Date.now() });
+    if (this.hang) return new Promise(() => undefined);
     const answer = this.answer(ids);
     const ok = (answer.kind ?? 'success') === 'success';
     return { kind: 'success', ok, message: ok ? 'HTTP 200' : 'HTTP 503', latencyMs: 1, recordCount: ids.length, ...answer };
@@ -173,6 +176,22 @@ describe('a disabled integration', () => {
     await store.tenant(organizationId).updateIntegration(id, { enabled: true }, ACTOR);
     await until(() => expect(adapter.sentIds()).toEqual(queued));
     await until(async () => expect(await engine.stats(organizationId, id)).toMatchObject({ queued: 0, delivered: 3 }));
+  });
+});
+
+describe('shutdown', () => {
+  it('waits for a send that ignores the abort no longer than the deadline and a grace, and leaves its batch queued', async () => {
+    const id = await createIntegration({ batchSize: 5, flushIntervalSeconds: 1 });
+    adapter.hang = true;
+    const ids = await ingest(5);
+    await until(() => expect(adapter.sentIds()).toEqual(ids));
+    let stopped = false;
+    const stopping = engine.stop(2_000).then(() => (stopped = true));
+    await vi.advanceTimersByTimeAsync(2_000 + STOP_GRACE_MS - 1);
+    expect(stopped).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await stopping;
+    expect(await store.tenant(organizationId).deliveryState(id)).toMatchObject({ cursorSeq: 0, delivered: 0 });
   });
 });
 

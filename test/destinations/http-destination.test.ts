@@ -1,3 +1,4 @@
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -99,6 +100,51 @@ describe('HttpDestination.request', () => {
     setTimeout(() => controller.abort(), 50);
     const err = await errorOf(destination().request({ url: r.url, headers: {}, body: 'x', signal: controller.signal }));
     expect(classifyError(err, 50, 1)).toMatchObject({ kind: 'timeout', message: 'request aborted' });
+  });
+
+  describe('against a peer that accepts the connection and never answers the TLS handshake', () => {
+    /** A TCP listener that reads whatever comes (a ClientHello) and never writes: a wrong port, a wedged proxy. */
+    async function silentPeer(): Promise<{ url: string; accepted: Promise<Socket>; closed: () => Promise<void> }> {
+      let onAccept!: (socket: Socket) => void;
+      const accepted = new Promise<Socket>((resolve) => (onAccept = resolve));
+      const server = createNetServer((socket) => {
+        socket.on('error', () => undefined);
+        socket.resume();
+        onAccept(socket);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+      const { port } = server.address() as AddressInfo;
+      const closed = async () => {
+        const socket = await accepted;
+        if (!socket.destroyed) await new Promise((resolve) => socket.once('close', resolve));
+      };
+      return { url: `https://127.0.0.1:${port}/services/collector/event`, accepted, closed };
+    }
+
+    // The connect timeout is 5 minutes: a request or close that waited for it would outlast the test's own limit.
+    const patient = { timeoutMs: 300_000, tls: { rejectUnauthorized: false } };
+
+    it("the caller's abort ends the request at once", { timeout: 20_000 }, async () => {
+      const peer = await silentPeer();
+      const controller = new AbortController();
+      const sent = destination(patient).request({ url: peer.url, headers: {}, body: 'x', signal: controller.signal });
+      await peer.accepted;
+      controller.abort();
+      expect(classifyError(await errorOf(sent), 0, 1)).toMatchObject({ kind: 'timeout', message: 'request aborted' });
+    });
+
+    it('close() ends the connection still in its handshake', { timeout: 20_000 }, async () => {
+      const peer = await silentPeer();
+      const d = destination(patient);
+      const controller = new AbortController();
+      const sent = d.request({ url: peer.url, headers: {}, body: 'x', signal: controller.signal });
+      await peer.accepted;
+      controller.abort();
+      await errorOf(sent);
+      await d.close();
+      await peer.closed();
+    });
   });
 
   it('refuses non-http(s) and credential-bearing URLs', async () => {

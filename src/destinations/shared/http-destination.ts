@@ -98,6 +98,8 @@ export interface HttpDestinationOptions {
  */
 export class HttpDestination {
   private readonly dispatcher: Dispatcher;
+  /** Aborted by {@link close}: ends connections still being set up, which the dispatcher's own close cannot reach. */
+  private readonly closing = new AbortController();
   private readonly timeoutMs: number;
   private readonly secrets: () => readonly (string | undefined)[];
   private scrubberFor?: { key: string; scrubber: SecretScrubber };
@@ -106,7 +108,7 @@ export class HttpDestination {
     this.timeoutMs = options.timeoutMs;
     const secrets = options.secrets ?? [];
     this.secrets = typeof secrets === 'function' ? secrets : () => secrets;
-    this.dispatcher = createHttpDispatcher({ egress: options.egress, tls: options.tls, timeoutMs: options.timeoutMs });
+    this.dispatcher = createHttpDispatcher({ egress: options.egress, tls: options.tls, timeoutMs: options.timeoutMs, signal: this.closing.signal });
   }
 
   /**
@@ -146,14 +148,18 @@ export class HttpDestination {
     if (spec.signal?.aborted) onCallerAbort();
     spec.signal?.addEventListener('abort', onCallerAbort, { once: true });
     try {
-      const res = await this.dispatcher.request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method: spec.method ?? 'POST',
-        headers,
-        body,
-        signal: controller.signal,
-      });
+      const res = await settledOrAborted(
+        this.dispatcher.request({
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          method: spec.method ?? 'POST',
+          headers,
+          body,
+          signal: controller.signal,
+        }),
+        controller.signal,
+        (late) => late.body.destroy(),
+      );
       // Scrubbed before anyone reads, parses or shortens it (the cap is the only cut before this point).
       const scrubber = this.scrubber();
       const text = scrubber.scrub(await readCapped(res.body, MAX_ANSWER_BODY_BYTES));
@@ -181,10 +187,42 @@ export class HttpDestination {
     return this.scrubberFor.scrubber;
   }
 
-  /** Closes pooled connections. @example `await http.close();` */
+  /** Closes pooled connections, and ends those still connecting. @example `await http.close();` */
   async close(): Promise<void> {
+    this.closing.abort();
     await this.dispatcher.close();
   }
+}
+
+/**
+ * `work`, or the signal's reason as soon as it aborts. Undici keeps a request whose signal aborts while its
+ * connection is still being set up (a TLS handshake the peer never answers) waiting until the connect timeout:
+ * the caller's abort and the request's own deadline must not wait for it. An answer arriving after the abort
+ * is handed to `discard`.
+ */
+function settledOrAborted<T>(work: Promise<T>, signal: AbortSignal, discard: (late: T) => void): Promise<T> {
+  if (signal.aborted) {
+    work.then(discard, () => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.then(discard, () => undefined);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) discard(value);
+        else resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): Promise<string> {
