@@ -13,6 +13,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // One build of src/ for the tests that start siemgate as a process (see test/support/global-setup.ts).
+    globalSetup: ['test/support/global-setup.ts'],
     // Guards against a hang, not timing assertions: on a 2-core machine shared with other work a test that starts
     // the real binary (tsx, then the whole gateway) may take many seconds.
     testTimeout: 60_000,

@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ROLES, type Role } from './auth/api-token.js';
 import { SecretBox } from './crypto/secret-box.js';
-import { customerCommand } from './cli/customer-siem.js';
-import { startGateway } from './gateway.js';
+import type { Gateway } from './gateway.js';
 import { createLogger, stdoutDestination } from './logger.js';
 import { SettingsError, loadSettings, resolveSecretKey, settingsHelp, type Settings } from './settings.js';
 import { DatabaseLockedError, acquireDatabaseLock } from './store/database-lock.js';
@@ -62,7 +61,8 @@ class DataError extends Error {}
  */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === 'customer') return customerCommand(rest, env); // a client of a running gateway: no local settings
+  // A client of a running gateway: no local settings, and only its own modules.
+  if (command === 'customer') return (await import('./cli/customer-siem.js')).customerCommand(rest, env);
   try {
     // Help and version need no settings: they work even when a setting is bad.
     switch (command) {
@@ -153,8 +153,10 @@ async function serve(settings: Settings): Promise<number> {
  */
 async function serveLocked(settings: Settings): Promise<number> {
   const log = createLogger({ level: settings.logLevel, destination: stdoutDestination() });
-  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  let gateway: Gateway;
   try {
+    // Loaded here: the other commands start without the server's modules (GraphQL, HTTP, delivery).
+    const { startGateway } = await import('./gateway.js');
     gateway = await startGateway({ settings, logger: log });
   } catch (error) {
     const problem = listenProblem(error, settings);

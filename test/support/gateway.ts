@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
@@ -10,12 +10,13 @@ import { loadSettings } from '../../src/settings.js';
 import { runCliInProcess } from './cli.js';
 
 export const ADMIN_TOKEN = 'sg_test_admin_token_0123456789abcdef';
-export const BIN = fileURLToPath(new URL('../../bin/siemgate.mjs', import.meta.url));
 /**
- * The bin runs the TypeScript in src/ (through tsx), never a dist/ built earlier that may be stale; a
- * test of the build itself passes another `bin` and `SIEMGATE_FROM_SOURCE: '0'` in its env.
+ * The `siemgate` started as a process: this run's build of src/ (test/support/global-setup.ts), never a dist/
+ * built earlier that may be stale. A test of the production build itself passes its own `bin`.
  */
-const FROM_SOURCE = { SIEMGATE_FROM_SOURCE: '1' };
+export const BIN = inject('siemgateBin');
+/** The build runs as production's dist/ does, whatever the environment says. */
+const FROM_BUILD = { SIEMGATE_FROM_SOURCE: '0' };
 
 /** A temporary directory for one test's database, removed by `cleanup`. */
 export function tempDir(): { dir: string; cleanup: () => void } {
@@ -134,7 +135,7 @@ export interface RunCliOptions {
 export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000, options: RunCliOptions = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const inherited = options.isolated ? Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SIEMGATE_|PORT$|HOST$)/.test(k))) : process.env;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [options.bin ?? BIN, ...args], { cwd: options.cwd, env: { ...inherited, ...FROM_SOURCE, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [options.bin ?? BIN, ...args], { cwd: options.cwd, env: { ...inherited, ...FROM_BUILD, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -174,7 +175,7 @@ export function listeningUrl(stdout: string): string | undefined {
  */
 export function spawnServe(env: NodeJS.ProcessEnv, timeoutMs = 60_000, bin = BIN): Promise<{ child: ChildProcess; url: string; stdout: () => string; stderr: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, 'serve'], { env: { ...process.env, ...FROM_SOURCE, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'serve'], { env: { ...process.env, ...FROM_BUILD, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {

@@ -264,11 +264,11 @@ describe('event validation fast path', () => {
         if (expectSameOutcome(b).ok) accepted++;
         else refused++;
       }),
-      { numRuns: 1_500 },
+      { numRuns: 500 },
     );
-    // Both kinds of outcome were compared, many times (else the property says little).
-    expect(accepted).toBeGreaterThan(50);
-    expect(refused).toBeGreaterThan(200);
+    // Both kinds of outcome were compared, many times (else the property says little): about 9% are accepted.
+    expect(accepted).toBeGreaterThan(15);
+    expect(refused).toBeGreaterThan(300);
   });
 
   it('gives what the zod path gives for one event at a time (most of them valid)', () => {
@@ -277,10 +277,11 @@ describe('event validation fast path', () => {
       fc.property(event, (e) => {
         if (expectSameOutcome([e]).ok) accepted++;
       }),
-      { numRuns: 2_000 },
+      { numRuns: 600 },
     );
-    expect(accepted).toBeGreaterThan(400);
-    expect(accepted).toBeLessThan(1_800);
+    // About 30% are valid: both outcomes, many times.
+    expect(accepted).toBeGreaterThan(80);
+    expect(accepted).toBeLessThan(520);
   });
 
   it('gives what the zod path gives for the abuse suite’s hostile event lists', () => {
@@ -289,7 +290,7 @@ describe('event validation fast path', () => {
         const input = Array.isArray(list) ? list : [list];
         expect(run(input, true)).toStrictEqual(run(input, false));
       }),
-      { numRuns: 1_000 },
+      { numRuns: 400 },
     );
   });
 
@@ -317,7 +318,7 @@ describe('event validation fast path', () => {
         expect(fast).toBeDefined();
         expect(fast).toStrictEqual(validateEventBatch([e], NOW, { fastPath: false, newId: () => 'new-id' }).events[0]);
       }),
-      { numRuns: 1_000 },
+      { numRuns: 400 },
     );
   });
 
@@ -337,7 +338,7 @@ describe('event validation fast path', () => {
       `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hour, 2)}:${pad(minute, 2)}${second === undefined ? '' : `:${pad(second, 2)}${fraction === undefined ? '' : `.${fraction}`}`}${zone}`);
     fc.assert(fc.property(iso, (text) => {
       expect(isoTimeValue(text)).toBe(new Date(text).getTime());
-    }), { numRuns: 20_000 });
+    }), { numRuns: 5_000 });
   });
 
   it('keeps its examples: defaults, lower-cased ids, aliases, moved fields', () => {

@@ -148,18 +148,17 @@ export class HttpDestination {
     if (spec.signal?.aborted) onCallerAbort();
     spec.signal?.addEventListener('abort', onCallerAbort, { once: true });
     try {
-      const res = await settledOrAborted(
-        this.dispatcher.request({
-          origin: url.origin,
-          path: `${url.pathname}${url.search}`,
-          method: spec.method ?? 'POST',
-          headers,
-          body,
-          signal: controller.signal,
-        }),
-        controller.signal,
-        (late) => late.body.destroy(),
-      );
+      const sent = this.dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: spec.method ?? 'POST',
+        headers,
+        body,
+        signal: controller.signal,
+      });
+      // The deadline is left to undici: while connecting, its connect timeout (the same length) answers, with
+      // the ConnectFailedError a refused port gives too. The caller's abort must not wait for a connect.
+      const res = await (spec.signal ? settledOrAborted(sent, spec.signal, (late) => late.body.destroy()) : sent);
       // Scrubbed before anyone reads, parses or shortens it (the cap is the only cut before this point).
       const scrubber = this.scrubber();
       const text = scrubber.scrub(await readCapped(res.body, MAX_ANSWER_BODY_BYTES));
@@ -196,9 +195,8 @@ export class HttpDestination {
 
 /**
  * `work`, or the signal's reason as soon as it aborts. Undici keeps a request whose signal aborts while its
- * connection is still being set up (a TLS handshake the peer never answers) waiting until the connect timeout:
- * the caller's abort and the request's own deadline must not wait for it. An answer arriving after the abort
- * is handed to `discard`.
+ * connection is still being set up (a TLS handshake the peer never answers) waiting until the connect timeout.
+ * An answer arriving after the abort is handed to `discard`.
  */
 function settledOrAborted<T>(work: Promise<T>, signal: AbortSignal, discard: (late: T) => void): Promise<T> {
   if (signal.aborted) {
