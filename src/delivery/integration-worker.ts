@@ -196,6 +196,10 @@ export class IntegrationWorker {
 
     const from = Math.max(this.cursor, this.#skipTo);
     const { entries, scannedTo } = await store.readBatch(target, from, batchSize);
+    // Routed by the integration as this worker knows it: if it changed since (the change still being applied here,
+    // or made through another replica), read again by what the database holds. Whatever was committed before this
+    // check was ingested while the version it finds applied.
+    if (entries.length > 0 && (await this.#refreshTarget())) return;
     if (entries.length === 0) {
       this.#skipTo = scannedTo;
       // Examined a stretch of other customers' events: look further at once; at the end of the log, wait.
@@ -215,6 +219,14 @@ export class IntegrationWorker {
       }
     }
     await this.#deliver(entries, false);
+  }
+
+  /** Takes a change of the integration this worker has not been told of yet; true when there was one. */
+  async #refreshTarget(): Promise<boolean> {
+    const current = await this.deps.store.getTarget(this.#target.id);
+    if (!current || current.updatedAt === this.#target.updatedAt) return false;
+    this.update(current);
+    return true;
   }
 
   /**

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SecretBox } from '../../src/crypto/secret-box.js';
 import { DeliveryEngine, STOP_GRACE_MS } from '../../src/delivery/delivery-engine.js';
@@ -92,8 +93,8 @@ async function createIntegration(batching: { batchSize: number; flushIntervalSec
   return created.id;
 }
 
-async function ingest(n: number): Promise<string[]> {
-  const events = makeEvents(n, { customerId: CUSTOMER }).map(({ id, type, severity, customerId, name }) => ({ id, type, severity, customerId, name, time: new Date() }) as SecurityEvent);
+async function ingest(n: number, customerId = CUSTOMER): Promise<string[]> {
+  const events = makeEvents(n, { customerId }).map(({ id, type, severity, customerId, name }) => ({ id, type, severity, customerId, name, time: new Date() }) as SecurityEvent);
   await store.tenant(organizationId).ingest(events);
   return events.map((e) => e.id);
 }
@@ -176,6 +177,20 @@ describe('a disabled integration', () => {
     await store.tenant(organizationId).updateIntegration(id, { enabled: true }, ACTOR);
     await until(() => expect(adapter.sentIds()).toEqual(queued));
     await until(async () => expect(await engine.stats(organizationId, id)).toMatchObject({ queued: 0, delivered: 3 }));
+  });
+});
+
+describe('integration changes', () => {
+  it('routes a batch by the integration as the database holds it, even before the change reached this engine', async () => {
+    const id = await createIntegration({ batchSize: 1, flushIntervalSeconds: 1 });
+    const first = await ingest(1);
+    await until(() => expect(adapter.sentIds()).toEqual(first));
+    // Another replica moves the integration to another customer: this engine is not told (no bus, no lease round yet).
+    await sql`UPDATE siem_integrations SET customer_id = 'cust_new', updated_at = ${new Date(Date.now() + 1).toISOString()} WHERE id = ${id}`.execute(store.db);
+    await ingest(3);
+    const fresh = await ingest(3, 'cust_new');
+    await vi.advanceTimersByTimeAsync(1_000);
+    await until(() => expect(adapter.sentIds()).toEqual([...first, ...fresh]));
   });
 });
 
