@@ -12,7 +12,7 @@ import { routes } from '../store/routing.js';
 import { StatusHub } from './status-hub.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { HeldIntegration } from '../store/lease-store.js';
-import { LocalBus, appendedTopic, groupAppended, type AppendedGroup, type AppendedMessage, type ReplicaBus } from './replica-bus.js';
+import { LocalBus, appendedTopic, changedTopic, groupAppended, type AppendedGroup, type AppendedMessage, type ChangedMessage, type ReplicaBus } from './replica-bus.js';
 
 /** Options of {@link DeliveryEngine}. */
 export interface DeliveryEngineOptions {
@@ -190,7 +190,10 @@ export class DeliveryEngine {
     this.#unsubscribe.push(
       this.#options.store.subscribe({
         eventsAppended: (org, events) => this.#onAppended(org, events),
-        integrationChanged: (org, id) => this.#onIntegrationChanged(org, id),
+        integrationChanged: (org, id) => {
+          this.bus.publish(changedTopic(org), { organizationId: org, integrationId: id } satisfies ChangedMessage);
+          this.#onIntegrationChanged(org, id);
+        },
       }),
       ...this.#followBus(),
     );
@@ -421,7 +424,8 @@ export class DeliveryEngine {
 
   /**
    * Other replicas' status and attempts reach this replica's subscribers (only topics someone here follows
-   * are decoded); their appended events wake the workers here. When the bus comes back after an outage,
+   * are decoded); their appended events wake the workers here, and changes made through them reach the
+   * workers here at once (not at the next lease round). When the bus comes back after an outage,
    * every idle worker re-checks the log (wake-ups sent meanwhile were lost); when it goes, idle workers
    * re-sleep with the short {@link BUS_DOWN_RECHECK_MS}.
    */
@@ -439,6 +443,11 @@ export class DeliveryEngine {
       bus.subscribe(appendedTopic(''), (_topic, m) => {
         const { organizationId, groups } = m as AppendedMessage;
         this.#wake(organizationId, groups);
+      }),
+      // Only the replica running the integration's worker acts; the others learn of it at their next lease round.
+      bus.subscribe(changedTopic(''), (_topic, m) => {
+        const { organizationId, integrationId } = m as ChangedMessage;
+        if (this.#workers.has(integrationId)) this.#onIntegrationChanged(organizationId, integrationId);
       }),
       bus.onConnectionChange(() => {
         for (const worker of this.#workers.values()) worker.recheck();

@@ -3,8 +3,8 @@ import type { AppendedEvent } from '../store/event-log.js';
 
 /**
  * How replicas of one deployment tell each other what happened: live status and delivery attempts (so a
- * subscriber connected to any replica sees them) and appended events (so the replica that delivers an
- * integration wakes at once). The delivery engine speaks only this interface; {@link LocalBus} keeps
+ * subscriber connected to any replica sees them), appended events and integration changes (so the replica
+ * that delivers an integration wakes, or pauses, or takes a new token, at once). The delivery engine speaks only this interface; {@link LocalBus} keeps
  * everything in this process, `RedisBus` (redis-bus.ts) crosses replicas through Redis pub/sub.
  *
  * Delivery is at most once and live only: a message published while the transport is down is dropped.
@@ -37,6 +37,15 @@ export interface ReplicaBus {
 
 /** Topic of the wake-up message for an organisation's appended events. */
 export const appendedTopic = (organizationId: string) => `appended:${organizationId}`;
+
+/** Topic of the message saying an organisation's integration changed (config, batching, filter, enabled, queue). */
+export const changedTopic = (organizationId: string) => `changed:${organizationId}`;
+
+/** An integration changed through one replica: the replica delivering it applies the change at once. */
+export interface ChangedMessage {
+  organizationId: string;
+  integrationId: string;
+}
 
 /** Events of one routing shape appended together: customer, severity rank, type, and how many. */
 export type AppendedGroup = [customerId: string | null, severityRank: number, type: string, count: number];

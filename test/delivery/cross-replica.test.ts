@@ -14,6 +14,7 @@ import {
   ATTEMPTS_SUBSCRIPTION, HEC_BUSY, HEC_SUCCESS, STATUS_SUBSCRIPTION, connectWs, createSplunkIntegration, ingest, makeEvent, startHecSink, waitFor,
   type HecSink, type WsClient,
 } from '../support/delivery.js';
+import { dataOf } from '../support/api.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /**
@@ -62,10 +63,10 @@ async function gatewayOnRedis(prefix: string, options: { redisUrl?: string; logg
 }
 
 /** Replica B: a second store over A's database and a delivery engine on its own Redis connections. */
-async function replicaB(a: TestGateway, prefix: string, redisUrl = REDIS_URL): Promise<{ store: Store; engine: DeliveryEngine; bus: RedisBus; attempts: DeliveryAttempt[] }> {
+async function replicaB(a: TestGateway, prefix: string, redisUrl = REDIS_URL, leaseMs?: number): Promise<{ store: Store; engine: DeliveryEngine; bus: RedisBus; attempts: DeliveryAttempt[] }> {
   const store = new Store(a.store.db, a.store.box);
   const bus = new RedisBus({ url: redisUrl, prefix, log: silent });
-  const engine = new DeliveryEngine({ store: store.delivery(), egress: new EgressPolicy({ allow: ['127.0.0.0/8'] }), log: silent, bus, retryBaseMs: 20, retryMaxMs: 100 });
+  const engine = new DeliveryEngine({ store: store.delivery(), egress: new EgressPolicy({ allow: ['127.0.0.0/8'] }), log: silent, bus, retryBaseMs: 20, retryMaxMs: 100, leaseMs });
   const attempts: DeliveryAttempt[] = [];
   engine.observers.add({ attempt: (attempt) => void attempts.push(attempt) });
   await engine.start();
@@ -83,9 +84,9 @@ async function defaultOrganization(g: TestGateway): Promise<string> {
 }
 
 /** Creates a Splunk integration through `store` (so only the engine on that store delivers it). */
-async function createThrough(store: Store, organizationId: string, sink: HecSink, batchSize = 1) {
+async function createThrough(store: Store, organizationId: string, sink: HecSink, batchSize = 1, enabled = true) {
   return store.tenant(organizationId).createIntegration(
-    { name: `B Splunk ${randomUUID().slice(0, 8)}`, type: 'SPLUNK', config: { endpoint: sink.endpoint, token: 'hec-token-0000-1111' }, batching: { batchSize, flushIntervalSeconds: 1 } },
+    { name: `B Splunk ${randomUUID().slice(0, 8)}`, type: 'SPLUNK', enabled, config: { endpoint: sink.endpoint, token: 'hec-token-0000-1111' }, batching: { batchSize, flushIntervalSeconds: 1 } },
     { keyId: null, name: 'test' },
   );
 }
@@ -242,6 +243,27 @@ describe('wake-ups across replicas', () => {
     const events = [makeEvent(), makeEvent({ customerId: 'cust_x' })];
     await ingest(a.url, events);
     // Well within the 30 s idle re-check: only the wake-up from A can have made B read the log.
+    await sink.waitForIds(events.map((e) => e.id), 10_000);
+    expect(b.attempts.filter((x) => x.integrationId === integration.id && x.success).length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('integration changes across replicas', () => {
+  it('enabling through replica A an integration replica B delivers: B sends its queue at once, not at its next lease round', async () => {
+    const prefix = freshPrefix();
+    const a = await gatewayOnRedis(prefix);
+    // B's lease round comes every 20 s, and a paused worker looks again only after 30 s.
+    const b = await replicaB(a, prefix, REDIS_URL, 60_000);
+    const sink = later(await startHecSink());
+    const org = await defaultOrganization(a);
+    const integration = await createThrough(b.store, org, sink, 1, false);
+    await waitFor(() => b.engine.leases.has(integration.id), { message: 'B holds the lease' });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // B's worker starts, finds the integration disabled, pauses
+
+    const events = [makeEvent(), makeEvent()];
+    await ingest(a.url, events);
+    dataOf(await a.gql('mutation($id: ID!) { updateSiemIntegration(id: $id, input: { enabled: true }) { enabled } }', { id: integration.id }));
+    // Well within both: only the change message from A can have made B's worker resume.
     await sink.waitForIds(events.map((e) => e.id), 10_000);
     expect(b.attempts.filter((x) => x.integrationId === integration.id && x.success).length).toBeGreaterThanOrEqual(1);
   });
