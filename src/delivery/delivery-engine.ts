@@ -209,8 +209,9 @@ export class DeliveryEngine {
   /**
    * Stops delivering. Workers finish the batch in flight; after `deadlineMs` in-flight sends are aborted
    * and their batches stay in the log, to be delivered (again) after the next start or by another replica;
-   * a send that ignores the abort is waited for {@link STOP_GRACE_MS} more, then left. Then the leases are released, so other replicas take over at once; `release: false` keeps them until
-   * they run out, as a replica that died would.
+   * a send that ignores the abort is waited for {@link STOP_GRACE_MS} more, then left. Then the leases are
+   * released, so other replicas take over at once; `release: false` keeps them until they run out, as a
+   * replica that died would.
    */
   async stop(deadlineMs = 10_000, { release = true }: { release?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;

@@ -4,8 +4,9 @@ import type { AppendedEvent } from '../store/event-log.js';
 /**
  * How replicas of one deployment tell each other what happened: live status and delivery attempts (so a
  * subscriber connected to any replica sees them), appended events and integration changes (so the replica
- * that delivers an integration wakes, or pauses, or takes a new token, at once). The delivery engine speaks only this interface; {@link LocalBus} keeps
- * everything in this process, `RedisBus` (redis-bus.ts) crosses replicas through Redis pub/sub.
+ * that delivers an integration wakes, or pauses, or takes a new token, at once). The delivery engine speaks
+ * only this interface; {@link LocalBus} keeps everything in this process, `RedisBus` (redis-bus.ts) crosses
+ * replicas through Redis pub/sub.
  *
  * Delivery is at most once and live only: a message published while the transport is down is dropped.
  * Nothing durable travels here (events are in the database), so losing the bus costs latency, never events.

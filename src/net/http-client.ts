@@ -79,12 +79,16 @@ export function createHttpDispatcher(options: HttpClientOptions): Dispatcher {
         // SNI must be a DNS name: for IP literals leave it unset (Node then verifies the certificate against the IP).
         const servername = isIP(name) === 0 ? (connectOptions.servername ?? name) : undefined;
         // Undici's connector returns the socket it created (lib/core/connect.js), though its type says void.
-        const socket = (connector as (...args: Parameters<buildConnector.connector>) => Socket | undefined)({ ...connectOptions, hostname: address, port: String(port), servername }, (err, connected) => {
+        const connectTo = connector as (...args: Parameters<buildConnector.connector>) => Socket | undefined;
+        let socket: Socket | undefined;
+        let settled = false;
+        socket = connectTo({ ...connectOptions, hostname: address, port: String(port), servername }, (err, connected) => {
+          settled = true;
           if (socket) connecting.delete(socket);
           if (err) fail(err);
           else callback(null, connected);
         });
-        if (socket) connecting.add(socket);
+        if (socket && !settled) connecting.add(socket);
       },
       fail,
     );

@@ -204,10 +204,7 @@ function settledOrAborted<T>(work: Promise<T>, signal: AbortSignal, discard: (la
     return Promise.reject(signal.reason);
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      work.then(discard, () => undefined);
-      reject(signal.reason);
-    };
+    const onAbort = () => reject(signal.reason); // an answer still to come is discarded below
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (value) => {
