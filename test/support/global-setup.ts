@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import type { TestProject } from 'vitest/node';
@@ -11,6 +11,15 @@ declare module 'vitest' {
 }
 
 const ROOT = resolve(import.meta.dirname, '../..');
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** The TypeScript files under `dir`, recursively. */
 function sources(dir: string): string[] {
@@ -27,7 +36,10 @@ function sources(dir: string): string[] {
  * production build itself (test/cli/compiled-bin.test.ts) still builds with `npm run build`'s compiler.
  */
 export default async function setup(project: TestProject): Promise<() => void> {
-  const install = join(ROOT, 'node_modules', '.cache', 'siemgate-tests', String(process.pid));
+  const builds = join(ROOT, 'node_modules', '.cache', 'siemgate-tests');
+  // Builds of runs that were killed before their teardown (their process is gone) go too.
+  for (const pid of existsSync(builds) ? readdirSync(builds) : []) if (!isAlive(Number(pid))) rmSync(join(builds, pid), { recursive: true, force: true });
+  const install = join(builds, String(process.pid));
   rmSync(install, { recursive: true, force: true });
   await build({
     entryPoints: [...sources('src'), ...sources('db')],
