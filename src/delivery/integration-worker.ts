@@ -100,6 +100,8 @@ export class IntegrationWorker {
   #recount = false;
   /** The log up to here was examined and holds nothing more for this integration (ahead of the durable cursor). */
   #skipTo = 0;
+  /** Counts {@link notifyQueued} calls: one that came while the log was being read is not lost to the idle sleep. */
+  #notifications = 0;
 
   constructor(
     target: DeliveryTarget,
@@ -119,6 +121,7 @@ export class IntegrationWorker {
   /** New routed events were committed. */
   notifyQueued(count: number): void {
     this.queued += count;
+    this.#notifications += 1;
     this.#wake(false);
   }
 
@@ -195,6 +198,7 @@ export class IntegrationWorker {
     }
 
     const from = Math.max(this.cursor, this.#skipTo);
+    const notifications = this.#notifications;
     const { entries, scannedTo } = await store.readBatch(target, from, batchSize);
     // Routed by the integration as this worker knows it: if it changed since (the change still being applied here,
     // or made through another replica), read again by what the database holds. Whatever was committed before this
@@ -202,8 +206,9 @@ export class IntegrationWorker {
     if (entries.length > 0 && (await this.#refreshTarget())) return;
     if (entries.length === 0) {
       this.#skipTo = scannedTo;
-      // Examined a stretch of other customers' events: look further at once; at the end of the log, wait.
-      if (scannedTo > from) return;
+      // Examined a stretch of other customers' events: look further at once; at the end of the log, wait, unless
+      // events were committed (and their wake-up came, with no one asleep to take it) while the log was read.
+      if (scannedTo > from || this.#notifications !== notifications) return;
       this.queued = 0;
       await this.#sleep(this.deps.idleRecheckMs?.() ?? IDLE_RECHECK_MS, () => this.queued > 0 || this.replaying > 0, true);
       return;

@@ -8,6 +8,8 @@ import type { SecurityEvent } from '../../src/events/security-event.js';
 import { createLogger } from '../../src/logger.js';
 import { EgressPolicy } from '../../src/net/egress-policy.js';
 import { migrateToLatest, openSqliteDatabase } from '../../src/store/sqlite-database.js';
+import type { DeliveryPort } from '../../src/store/delivery-port.js';
+import type { DeliveryStore } from '../../src/store/delivery-store.js';
 import { Store } from '../../src/store/store.js';
 import { makeEvents } from '../support/events.js';
 
@@ -67,8 +69,13 @@ beforeEach(async () => {
   store = new Store(db, new SecretBox(randomBytes(32)));
   organizationId = (await store.ensureOrganization('acme')).organization.id;
   adapter = new RecordingAdapter();
-  engine = new DeliveryEngine({
-    store: store.delivery(),
+  engine = newEngine(store.delivery());
+  await engine.start();
+});
+
+function newEngine(port: DeliveryPort): DeliveryEngine {
+  return new DeliveryEngine({
+    store: port,
     egress: new EgressPolicy({}),
     log: createLogger({ level: 'silent' }),
     retryBaseMs: 1_000,
@@ -76,8 +83,35 @@ beforeEach(async () => {
     retentionMs: RETENTION_MS,
     createAdapter: () => adapter,
   });
-  await engine.start();
-});
+}
+
+/** The store's delivery port, with `afterRead` run once, after the next read of the log that finds nothing to send. */
+function portWithHook(): { port: DeliveryPort; afterEmptyRead: (hook: () => Promise<void>) => void } {
+  const real = store.delivery();
+  let hook: (() => Promise<void>) | undefined;
+  const port: DeliveryPort = {
+    ...real,
+    deliveryStore: (fence) =>
+      new Proxy(real.deliveryStore(fence), {
+        get(target, prop) {
+          if (prop === 'readBatch') {
+            return async (...args: Parameters<DeliveryStore['readBatch']>) => {
+              const result = await target.readBatch(...args);
+              const run = result.entries.length === 0 ? hook : undefined;
+              if (run) {
+                hook = undefined;
+                await run();
+              }
+              return result;
+            };
+          }
+          const value = Reflect.get(target, prop, target) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }),
+  };
+  return { port, afterEmptyRead: (h) => (hook = h) };
+}
 
 afterEach(async () => {
   await engine.stop(0);
@@ -177,6 +211,25 @@ describe('a disabled integration', () => {
     await store.tenant(organizationId).updateIntegration(id, { enabled: true }, ACTOR);
     await until(() => expect(adapter.sentIds()).toEqual(queued));
     await until(async () => expect(await engine.stats(organizationId, id)).toMatchObject({ queued: 0, delivered: 3 }));
+  });
+});
+
+describe('wake-ups', () => {
+  it('keeps a wake-up that comes while it reads the log: events committed meanwhile go out without waiting for the idle re-check', async () => {
+    await engine.stop(0);
+    const { port, afterEmptyRead } = portWithHook();
+    engine = newEngine(port);
+    await engine.start();
+    await createIntegration({ batchSize: 3, flushIntervalSeconds: 1 });
+    let late: string[] = [];
+    // After the first batch, the worker reads the log, finds it empty, and (before it goes to sleep) 3 more arrive.
+    afterEmptyRead(async () => {
+      late = await ingest(3);
+    });
+    const first = await ingest(3);
+    // The fake clock stands still: an idle sleep (30 s) would never end.
+    await until(() => expect(adapter.sentIds()).toEqual([...first, ...late]));
+    expect(late).toHaveLength(3);
   });
 });
 
