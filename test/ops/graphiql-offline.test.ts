@@ -88,7 +88,8 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)(`GraphiQL in headless Chromiu
       await page.keyboard.press('Control+A');
       await page.keyboard.press('Delete');
       await page.keyboard.type(`{"Authorization": "Bearer ${ADMIN_TOKEN}"}`);
-      expect(await page.locator('.monaco-editor[data-uri$="headers.json"] .view-lines').innerText()).toContain(ADMIN_TOKEN);
+      // The editor renders typed text a little later (and closes brackets and quotes itself): wait for the whole token.
+      await expect.poll(() => page.locator('.monaco-editor[data-uri$="headers.json"] .view-lines').innerText(), { timeout: 15_000 }).toContain(ADMIN_TOKEN);
 
       await page.locator('.graphiql-query-editor .monaco-editor').first().click();
       await page.keyboard.press('Control+A');
