@@ -1,6 +1,6 @@
 import { ErrorCode } from '../errors.js';
-import { EventValidationError, integerLiteralsOf, parseSecurityEventBatch, severityRank } from './event-schema.js';
-import { toStoredLine, type EventFacts } from './stored-event.js';
+import { EventValidationError, integerLiteralsOf, parseSecurityEventBatch } from './event-schema.js';
+import { toStoredEvents } from './stored-event.js';
 import { decodeUtf8Strict, pathOfMarker } from './utf8.js';
 
 /** A request's events, validated and serialised once, ready to append to the log. */
@@ -50,13 +50,7 @@ export function prepareEvents(body: Uint8Array, options: { maxEvents: number; no
   if (raw.length > options.maxEvents) return { ok: false, status: 413, code: ErrorCode.PAYLOAD_TOO_LARGE, message: `events: at most ${options.maxEvents} events per request, got ${raw.length}` };
   try {
     const { events, movedToData } = parseSecurityEventBatch(raw, new Date(options.now), { integerLiteral: integerLiteralsOf(text) });
-    const lines = new Array<string>(events.length);
-    const facts = new Array<EventFacts>(events.length);
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i]!;
-      lines[i] = toStoredLine(e);
-      facts[i] = [e.id, e.customerId ?? null, severityRank(e.severity), e.type, e.time.getTime()];
-    }
+    const { lines, facts } = toStoredEvents(events);
     return { ok: true, events: { count: events.length, lines: lines.join('\n'), facts: JSON.stringify(facts), movedToData } };
   } catch (error) {
     if (error instanceof EventValidationError) return { ...refuse(400, error.message), issues: error.issues.slice(0, 100) };

@@ -1,3 +1,4 @@
+import { severityRank } from './event-schema.js';
 import type { SecurityEvent, Severity } from './security-event.js';
 
 /** One event's routing facts as the log stores them beside its line: `[id, customerId | null, severityRank, type, timeMs]`. */
@@ -23,6 +24,26 @@ export interface StoredEvent {
  */
 export function toStoredLine(event: SecurityEvent): string {
   return JSON.stringify(toSnakeCaseEvent(event));
+}
+
+/**
+ * Events as the log stores them: each one's {@link toStoredLine stored line} and its {@link EventFacts}, in order.
+ * Done once per event, at ingest (on the preparing worker thread) or at an in-process append.
+ *
+ * @example
+ * ```ts
+ * const { lines, facts } = toStoredEvents(events); // lines.join('\n') and facts go into one log segment
+ * ```
+ */
+export function toStoredEvents(events: readonly SecurityEvent[]): { lines: string[]; facts: EventFacts[] } {
+  const lines = new Array<string>(events.length);
+  const facts = new Array<EventFacts>(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    lines[i] = toStoredLine(e);
+    facts[i] = [e.id, e.customerId ?? null, severityRank(e.severity), e.type, e.time.getTime()];
+  }
+  return { lines, facts };
 }
 
 /** The inverse of {@link toStoredLine}: the canonical event back from its stored line. */

@@ -1,7 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { severityRank } from '../events/event-schema.js';
 import type { SecurityEvent } from '../events/security-event.js';
-import { toStoredLine } from '../events/stored-event.js';
+import { toStoredEvents } from '../events/stored-event.js';
 import { hashEventId, IdempotencyIndex, type IdHash } from './idempotency-index.js';
 import { routes, type Route } from './routing.js';
 import { runTransaction } from './run-transaction.js';
@@ -167,14 +166,7 @@ export class EventLog {
    * already stored for the organisation (or repeated in `events`) is skipped: stored once however often it is sent.
    */
   append(trx: Transaction<Database>, organizationId: string, events: readonly SecurityEvent[], receivedAt: Date): Promise<AppendResult> {
-    const lines = new Array<string>(events.length);
-    const facts = new Array<EventFacts>(events.length);
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i]!;
-      lines[i] = toStoredLine(e);
-      facts[i] = [e.id, e.customerId ?? null, severityRank(e.severity), e.type, e.time.getTime()];
-    }
-    return this.appendStored(trx, organizationId, { lines, facts }, receivedAt);
+    return this.appendStored(trx, organizationId, toStoredEvents(events), receivedAt);
   }
 
   /**

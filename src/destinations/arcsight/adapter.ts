@@ -1,6 +1,5 @@
 import { hostname as osHostname } from 'node:os';
-import { CEF_DEFAULT_PRODUCT, CEF_DEFAULT_VENDOR, CEF_DEVICE_VERSION, createCefHttpAdapter } from '../shared/cef-http.js';
-import type { CefHeader } from '../shared/cef-format.js';
+import { cefHeaderOf, createCefHttpAdapter } from '../shared/cef-http.js';
 import { resolveTimeoutMs } from '../../net/timeouts.js';
 import type { AdapterOptions, ArcSightConfig, SiemAdapter } from '../types.js';
 
@@ -34,11 +33,7 @@ export const SMART_CONNECTOR_ID_HEADER = 'X-SmartConnector-Id';
 export function createArcSightAdapter(config: ArcSightConfig, options: AdapterOptions): SiemAdapter<string> {
   const timeoutMs = resolveTimeoutMs(config.timeoutSeconds, options);
   const hostname = options.hostname || osHostname();
-  const header: CefHeader = {
-    deviceVendor: config.deviceVendor ?? CEF_DEFAULT_VENDOR,
-    deviceProduct: config.deviceProduct ?? CEF_DEFAULT_PRODUCT,
-    deviceVersion: CEF_DEVICE_VERSION,
-  };
+  const header = cefHeaderOf(config);
   return createCefHttpAdapter('ARCSIGHT', {
     endpoint: config.endpoint,
     headers: {

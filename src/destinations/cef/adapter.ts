@@ -1,8 +1,7 @@
 import { hostname as osHostname } from 'node:os';
 import { SYSLOG_PORT, SYSLOG_TLS_PORT } from '../../net/syslog-transport.js';
 import { resolveTimeoutMs } from '../../net/timeouts.js';
-import { CEF_DEFAULT_PRODUCT, CEF_DEFAULT_VENDOR, CEF_DEVICE_VERSION, createCefHttpAdapter } from '../shared/cef-http.js';
-import type { CefHeader } from '../shared/cef-format.js';
+import { cefHeaderOf, createCefHttpAdapter } from '../shared/cef-http.js';
 import { createSyslogCefAdapter } from '../shared/syslog-cef.js';
 import { DEFAULT_APP_NAME, parseFacility } from '../shared/syslog-format.js';
 import type { AdapterOptions, CefConfig, SiemAdapter } from '../types.js';
@@ -51,11 +50,7 @@ export function createCefAdapter(config: CefConfig, options: AdapterOptions): Si
   const transport = config.transport ?? 'HTTP';
   const timeoutMs = resolveTimeoutMs(config.timeoutSeconds, options);
   const hostname = options.hostname || osHostname();
-  const header: CefHeader = {
-    deviceVendor: config.deviceVendor ?? CEF_DEFAULT_VENDOR,
-    deviceProduct: config.deviceProduct ?? CEF_DEFAULT_PRODUCT,
-    deviceVersion: CEF_DEVICE_VERSION,
-  };
+  const header = cefHeaderOf(config);
 
   if (transport !== 'HTTP') {
     if (!config.host) throw new InvalidCefConfigError(`host is required for transport ${transport}`);

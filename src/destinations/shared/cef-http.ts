@@ -7,7 +7,22 @@ import type { AdapterOptions, ConnectionTestResult, DeliveryResult, SendOptions,
 /** siemgate's own version (package.json, read once): the CEF Device Version of the generic CEF and ArcSight adapters. */
 export const CEF_DEVICE_VERSION: string = VERSION;
 
-export { CEF_DEFAULT_PRODUCT, CEF_DEFAULT_VENDOR };
+/**
+ * The CEF header of the generic CEF and ArcSight adapters: the configured vendor and product (defaults RAXE /
+ * ThreatDetection) and siemgate's version.
+ *
+ * @example
+ * ```ts
+ * cefHeaderOf({ deviceProduct: 'Gateway' }); // { deviceVendor: 'RAXE', deviceProduct: 'Gateway', deviceVersion: '0.1.0' }
+ * ```
+ */
+export function cefHeaderOf(config: { deviceVendor?: string; deviceProduct?: string }): CefHeader {
+  return {
+    deviceVendor: config.deviceVendor ?? CEF_DEFAULT_VENDOR,
+    deviceProduct: config.deviceProduct ?? CEF_DEFAULT_PRODUCT,
+    deviceVersion: CEF_DEVICE_VERSION,
+  };
+}
 
 /** `Content-Type` of CEF bodies posted over HTTP. */
 export const CEF_CONTENT_TYPE = 'text/plain; charset=utf-8';
