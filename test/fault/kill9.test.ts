@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exited, gatewayEnv, gql, spawnServe, tempDir } from '../support/gateway.js';
-import { makeEvents, postEvents, sleep, startIdReceiver, waitFor, type IdReceiver } from '../support/fault-kit.js';
+import { sleep, startIdReceiver, startProducers, waitFor, type IdReceiver } from '../support/fault-kit.js';
 
 /**
  * Fault: `kill -9` of the real binary (`siemgate serve`) while producers post events and two integrations deliver
@@ -45,41 +45,19 @@ describe('kill -9 under load, then a restart', () => {
     }
 
     // Producers post chunks until the kill; only 202-acknowledged chunks count as ingested.
-    const acknowledged: string[] = [];
-    const unanswered: string[] = [];
-    let stop = false;
-    let chunks = 0;
-    const producer = async () => {
-      while (!stop) {
-        const events = makeEvents(CHUNK);
-        try {
-          const res = await postEvents(first.url, events);
-          if (res.status === 202) {
-            acknowledged.push(...events.map((e) => e.id));
-            chunks++;
-          } else {
-            unanswered.push(...events.map((e) => e.id));
-          }
-        } catch {
-          unanswered.push(...events.map((e) => e.id));
-          return;
-        }
-      }
-    };
-    const producing = Array.from({ length: PRODUCERS }, producer);
+    const load = startProducers([first.url], { producers: PRODUCERS, chunk: CHUNK });
 
     // Kill once both SIEMs are receiving and a few thousand events are acknowledged, mid-flight.
-    await waitFor(() => webhook.batches.length >= 3 && hec.batches.length >= 3 && acknowledged.length >= 3_000, {
+    await waitFor(() => webhook.batches.length >= 3 && hec.batches.length >= 3 && load.acknowledged.size >= 3_000, {
       timeoutMs: 15_000,
-      message: () => `load to build up (acknowledged ${acknowledged.length}, webhook batches ${webhook.batches.length}, hec batches ${hec.batches.length})`,
+      message: () => `load to build up (acknowledged ${load.acknowledged.size}, webhook batches ${webhook.batches.length}, hec batches ${hec.batches.length})`,
     });
     const deliveredAtKill = { webhook: webhook.delivered.size, hec: hec.delivered.size };
     first.child.kill('SIGKILL');
-    stop = true;
     expect((await exited(first.child)).signal).toBe('SIGKILL');
-    await Promise.all(producing);
-    const ingested = new Set(acknowledged);
-    console.log(`[fault] kill -9: ${ingested.size} events acknowledged in ${chunks} chunks, ${unanswered.length} posted without an answer; delivered at the kill: webhook ${deliveredAtKill.webhook}, splunk ${deliveredAtKill.hec}`);
+    await load.stop();
+    const ingested = load.acknowledged;
+    console.log(`[fault] kill -9: ${ingested.size} events acknowledged in ${load.chunks()} chunks, ${load.unanswered.size} posted without an answer; delivered at the kill: webhook ${deliveredAtKill.webhook}, splunk ${deliveredAtKill.hec}`);
     expect(deliveredAtKill.webhook).toBeLessThan(ingested.size); // the kill really happened under load
 
     // Restart on the same database; delivery resumes from the durable cursors.
@@ -98,11 +76,10 @@ describe('kill -9 under load, then a restart', () => {
     }, { timeoutMs: 10_000, message: 'queues to drain' });
     await sleep(200);
 
-    const unansweredSet = new Set(unanswered);
     for (const [name, rx] of [['webhook', webhook], ['splunk', hec]] as const) {
       const received = new Set(rx.delivered.keys());
       const extra = [...received].filter((id) => !ingested.has(id));
-      const unknown = extra.filter((id) => !unansweredSet.has(id));
+      const unknown = extra.filter((id) => !load.unanswered.has(id));
       const duplicates = rx.duplicates();
       const duplicatedIds = [...rx.delivered.values()].filter((n) => n > 1).length;
       console.log(`[fault] kill -9 ${name}: ${ingested.size} acknowledged, ${rx.missing(ingested).length} missing, ${received.size} distinct received (${extra.length} from unanswered posts that had committed), ${duplicates} duplicate deliveries of ${duplicatedIds} ids, ${rx.batches.length} requests`);

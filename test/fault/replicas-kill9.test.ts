@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, exited, gql, spawnServe } from '../support/gateway.js';
 import { POSTGRES_UNAVAILABLE, createPostgresDatabase, type PostgresTestDatabase } from '../support/dialects.js';
-import { makeEvents, postEvents, sleep, startIdReceiver, waitFor, type IdReceiver } from '../support/fault-kit.js';
+import { sleep, startIdReceiver, startProducers, waitFor, type IdReceiver } from '../support/fault-kit.js';
 
 /**
  * Issue 13, "replicas share the work safely", with real processes and no Redis (wake-ups across replicas by polling;
@@ -95,26 +95,10 @@ describe.skipIf(POSTGRES_UNAVAILABLE !== undefined)(`three replicas on PostgreSQ
     }, { timeoutMs: 20_000, message: 'three replicas to hold two leases each' });
 
     // Producers post round robin to the three replicas; only 202-acknowledged chunks count as ingested.
-    const acknowledged: string[] = [];
-    const unanswered: string[] = [];
-    let stop = false;
-    let turn = 0;
-    const producer = async () => {
-      while (!stop) {
-        const events = makeEvents(CHUNK);
-        const target = replicas[turn++ % replicas.length]!;
-        try {
-          const res = await postEvents(target.url, events);
-          (res.status === 202 ? acknowledged : unanswered).push(...events.map((e) => e.id));
-        } catch {
-          unanswered.push(...events.map((e) => e.id));
-        }
-      }
-    };
-    const producing = Array.from({ length: 3 }, producer);
-    await waitFor(() => acknowledged.length >= 3_000 && receivers.every((r) => r.batches.length >= 2), {
+    const load = startProducers(replicas.map((r) => r.url), { producers: 3, chunk: CHUNK });
+    await waitFor(() => load.acknowledged.size >= 3_000 && receivers.every((r) => r.batches.length >= 2), {
       timeoutMs: 30_000,
-      message: () => `load to build up (acknowledged ${acknowledged.length}, batches ${receivers.map((r) => r.batches.length).join(' ')})`,
+      message: () => `load to build up (acknowledged ${load.acknowledged.size}, batches ${receivers.map((r) => r.batches.length).join(' ')})`,
     });
 
     // Kill the second replica mid-flight.
@@ -124,9 +108,8 @@ describe.skipIf(POSTGRES_UNAVAILABLE !== undefined)(`three replicas on PostgreSQ
     victim.child.kill('SIGKILL');
     expect((await exited(victim.child)).signal).toBe('SIGKILL');
     await sleep(200);
-    stop = true;
-    await Promise.all(producing);
-    const ingested = new Set(acknowledged);
+    await load.stop();
+    const ingested = load.acknowledged;
 
     // Its leases (the owner that vanishes) move to the two others.
     await waitFor(async () => {
@@ -148,9 +131,8 @@ describe.skipIf(POSTGRES_UNAVAILABLE !== undefined)(`three replicas on PostgreSQ
       });
     }
     await sleep(300);
-    const unansweredSet = new Set(unanswered);
     for (const [i, rx] of receivers.entries()) {
-      const extra = [...rx.delivered.keys()].filter((id) => !ingested.has(id) && !unansweredSet.has(id));
+      const extra = [...rx.delivered.keys()].filter((id) => !ingested.has(id) && !load.unanswered.has(id));
       console.log(`[fault] replicas kill -9, integration ${i}${orphaned.has(integrationIds[i]!) ? ' (taken over)' : ''}: ${ingested.size} acknowledged, ${rx.duplicates()} duplicate deliveries, ${rx.batches.length} requests`);
       expect(extra).toEqual([]); // nothing arrives that no producer sent
       // Only the batch in flight at the kill may arrive twice, and only for the dead replica's integrations.

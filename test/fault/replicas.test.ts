@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, POSTGRES_UNAVAILABLE, type PostgresTestDatabase } from '../support/dialects.js';
 import { ADMIN_TOKEN, exited, gql, spawnServe } from '../support/gateway.js';
-import { makeEvents, postEvents, sleep, startIdReceiver, waitFor, type IdReceiver } from '../support/fault-kit.js';
+import { makeEvents, postEvents, sleep, startIdReceiver, startProducers, waitFor, type IdReceiver } from '../support/fault-kit.js';
 import { subscribe } from '../support/ws-subscribe.js';
 
 /**
@@ -71,24 +71,8 @@ describe.skipIf(POSTGRES_UNAVAILABLE !== undefined)('three replicas on PostgreSQ
     const status = await subscribe(replicas[0]!.url, ADMIN_TOKEN, 'subscription($id: ID!) { siemIntegrationStatus(id: $id) { health } }', { id: watched });
 
     // Producers post round-robin to the three replicas until the kill; only 202-acknowledged chunks count.
-    const acknowledged = new Set<string>();
-    const unanswered = new Set<string>();
-    let stop = false;
-    const producer = async (start: number) => {
-      for (let n = start; !stop; n++) {
-        const target = replicas[n % 3]!;
-        const events = makeEvents(CHUNK);
-        try {
-          const res = await postEvents(target.url, events);
-          for (const e of events) (res.status === 202 ? acknowledged : unanswered).add(e.id);
-        } catch {
-          for (const e of events) unanswered.add(e.id);
-          if (target === replicas[2]) continue; // the killed one
-          return;
-        }
-      }
-    };
-    const producing = [0, 1, 2, 3].map(producer);
+    const load = startProducers(replicas.map((r) => r.url), { producers: 4, chunk: CHUNK });
+    const { acknowledged, unanswered } = load;
 
     await waitFor(() => receivers.every((rx) => rx.batches.length >= 3) && acknowledged.size >= 3_000, {
       timeoutMs: 30_000,
@@ -97,8 +81,7 @@ describe.skipIf(POSTGRES_UNAVAILABLE !== undefined)('three replicas on PostgreSQ
     replicas[2]!.child.kill('SIGKILL');
     expect((await exited(replicas[2]!.child)).signal).toBe('SIGKILL');
     await sleep(300);
-    stop = true;
-    await Promise.all(producing);
+    await load.stop();
 
     // The survivors take the dead replica's integrations over (within two lease periods) and deliver everything.
     for (const [i, rx] of receivers.entries()) {

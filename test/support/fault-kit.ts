@@ -4,6 +4,7 @@ import { createIntegration } from './api.js';
 import { integrationStatus } from './delivery.js';
 import type { TestGateway } from './gateway.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from './http-receiver.js';
+import { makeEvents, postEvents } from './events.js';
 import { parseHecBatch } from './spec-parsers.js';
 import { sleep, waitFor } from './wait.js';
 
@@ -156,3 +157,61 @@ export const DOCUMENTED_CODES = ['BAD_USER_INPUT', 'UNAUTHENTICATED', 'FORBIDDEN
 export const GRAPHQL_DOCUMENT_CODES = ['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED'] as const;
 /** Extra codes of `POST /v1/events` (its doc comment: 405, 415). */
 export const REST_CODES = ['METHOD_NOT_ALLOWED', 'UNSUPPORTED_MEDIA_TYPE'] as const;
+
+/** Load posted by {@link startProducers}: the ids each gateway acknowledged (202), and those it never answered. */
+export interface Production {
+  /** Ids of chunks answered 202: committed, so they must be delivered. */
+  acknowledged: Set<string>;
+  /** Ids of chunks that got no answer or another status: they may or may not have been committed. */
+  unanswered: Set<string>;
+  /** Chunks answered 202 so far. */
+  chunks(): number;
+  /** Stops posting; resolves once every producer has returned. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `producers` concurrent producers posting `chunk` events at a time to the gateways at `urls` in turn (round
+ * robin), until {@link Production.stop}. A gateway a post cannot reach (killed) leaves the rotation; a producer
+ * with no gateway left returns.
+ *
+ * @example
+ * ```ts
+ * const load = startProducers([a.url, b.url, c.url], { producers: 4, chunk: 200 });
+ * await waitFor(() => load.acknowledged.size >= 3_000);
+ * c.child.kill('SIGKILL');
+ * await load.stop();
+ * ```
+ */
+export function startProducers(urls: readonly string[], options: { producers: number; chunk: number }): Production {
+  const acknowledged = new Set<string>();
+  const unanswered = new Set<string>();
+  const alive = [...urls];
+  let chunks = 0;
+  let stopped = false;
+  let turn = 0;
+  const produce = async () => {
+    while (!stopped && alive.length > 0) {
+      const url = alive[turn++ % alive.length]!;
+      const events = makeEvents(options.chunk);
+      try {
+        const res = await postEvents(url, events);
+        if (res.status === 202) chunks++;
+        for (const e of events) (res.status === 202 ? acknowledged : unanswered).add(e.id);
+      } catch {
+        for (const e of events) unanswered.add(e.id);
+        if (alive.includes(url)) alive.splice(alive.indexOf(url), 1);
+      }
+    }
+  };
+  const producing = Array.from({ length: options.producers }, produce);
+  return {
+    acknowledged,
+    unanswered,
+    chunks: () => chunks,
+    async stop() {
+      stopped = true;
+      await Promise.all(producing);
+    },
+  };
+}
