@@ -137,10 +137,7 @@ function eventFields(event: SecurityEvent): SentinelEventFields {
     SourceIp: event.sourceIp,
     Data: event.data,
   };
-  for (const key of Object.keys(fields) as (keyof SentinelEventFields)[]) {
-    if (fields[key] === undefined) delete fields[key];
-  }
-  return fields;
+  return fields; // unset fields stay undefined: JSON.stringify leaves them out of the body
 }
 
 /**

@@ -83,10 +83,7 @@ export function toWebhookRecord(event: SecurityEvent): WebhookRecord {
     scanDurationMs: event.scanDurationMs,
     data: event.data,
   };
-  for (const key of Object.keys(record) as (keyof WebhookRecord)[]) {
-    if (record[key] === undefined) delete record[key];
-  }
-  return record;
+  return record; // unset fields stay undefined: JSON.stringify leaves them out of the body
 }
 
 /** Inputs of {@link signWebhookBody}. */
